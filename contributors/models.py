@@ -1,0 +1,110 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .querysets import ApiTokenQuerySet, ContributorQuerySet
+
+
+class TrustLevel(models.IntegerChoices):
+    NEWCOMER = 0, "Newcomer (in training)"
+    CONTRIBUTOR = 1, "Contributor"
+    TRUSTED = 2, "Trusted"
+    MODERATOR = 3, "Moderator"
+
+
+class Contributor(models.Model):
+    """One person's identity for contributions, anonymous until they log in or sign up."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contributor",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    trust_level = models.PositiveSmallIntegerField(
+        choices=TrustLevel.choices, default=TrustLevel.NEWCOMER
+    )
+    trust_level_locked = models.BooleanField(
+        default=False, help_text="A moderator fixed this level; automatic rules leave it alone."
+    )
+    points = models.PositiveIntegerField(default=0)
+    banned_until = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        help_text="Set when this anonymous identity was folded into a registered account.",
+    )
+
+    objects = ContributorQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(trust_level__gte=0, trust_level__lte=3),
+                name="contributor_trust_level_range",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("pk")),
+                name="contributor_not_merged_into_self",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.user_id:
+            return self.user.get_username()
+        return f"anonymous #{self.pk}"
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def is_banned(self) -> bool:
+        return self.banned_until is not None and self.banned_until > timezone.now()
+
+
+class ApiToken(models.Model):
+    """A named key for scripts; only its digest is stored, the key is shown once at creation."""
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(name=""), name="api_token_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def generate_key() -> str:
+        return secrets.token_urlsafe(32)
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

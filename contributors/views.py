@@ -1,0 +1,75 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.views.generic import FormView, TemplateView, View
+
+from donations.models import Image
+
+from .forms import ApiTokenForm, SignUpForm
+from .identity import log_in
+from .services import api_token_create, api_token_revoke
+
+
+class SignUpView(FormView):
+    template_name = "registration/signup.html"
+    form_class = SignUpForm
+    success_url = reverse_lazy("profile")
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("profile")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        user = form.save()
+        log_in(self.request, user)
+        messages.success(self.request, f"Welcome, {user.get_username()}! Your account is ready.")
+        return super().form_valid(form)
+
+
+class LogInView(auth_views.LoginView):
+    """Django's log-in, plus carrying over the visitor's anonymous contributions."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        log_in(self.request, form.get_user())
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class ProfileView(LoginRequiredMixin, TemplateView):
+    """The account page: trust level, contributions and API tokens (created here by POST)."""
+
+    template_name = "contributors/profile.html"
+
+    def get_context_data(self, **kwargs):
+        contributor = self.request.contributor
+        kwargs.setdefault("token_form", ApiTokenForm())
+        return super().get_context_data(
+            contributor=contributor,
+            donation_count=Image.objects.donated_by(contributor).count(),
+            tokens=self.request.user.api_tokens.all(),
+            new_token=self.request.session.pop("new_api_token", None),
+            **kwargs,
+        )
+
+    def post(self, request):
+        form = ApiTokenForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(token_form=form), status=400)
+        token, key = api_token_create(user=request.user, name=form.cleaned_data["name"])
+        # Shown once, on the next page only; the database keeps just a digest.
+        request.session["new_api_token"] = {"id": token.pk, "name": token.name, "key": key}
+        return redirect("profile")
+
+
+class ApiTokenRevokeView(LoginRequiredMixin, View):
+    def post(self, request, token_id):
+        if api_token_revoke(user=request.user, token_id=token_id):
+            messages.success(request, "The token was revoked; requests using it are now refused.")
+        else:
+            messages.error(request, "No active token of yours has that id.")
+        return redirect("profile")

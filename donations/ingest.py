@@ -1,0 +1,270 @@
+"""The safe ingest pipeline: untrusted upload bytes in, a clean re-encoded image out.
+
+Pure image work with no database or storage access, so the same code serves the upload page,
+the API and the benchmark. Every refusal is a DomainError that names the problem.
+"""
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass, field
+
+import imagehash
+import pillow_heif
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+from imagemonkey_site.errors import DomainError
+
+pillow_heif.register_heif_opener()
+
+# Pillow decoders we let near untrusted bytes; everything else is refused before decoding.
+ALLOWED_PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+ALLOWED_FORMATS_TEXT = "JPEG, PNG, WebP or HEIC/HEIF"
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1"}
+
+# EXIF orientation value -> the transpose that makes the pixels upright.
+ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+EXIF_ORIENTATION_TAG = 0x0112
+
+OUTPUT_FORMATS = {
+    # stored format: (Pillow format, extension, media type)
+    "jpeg": ("JPEG", "jpg", "image/jpeg"),
+    "png": ("PNG", "png", "image/png"),
+    "webp": ("WEBP", "webp", "image/webp"),
+}
+THUMBNAIL_QUALITY = 80
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    content: bytes
+    extension: str
+    media_type: str
+    original_format: str
+    width: int
+    height: int
+    sha256: str
+    phash: str
+    thumbnails: dict[int, bytes]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def phash_bands(self) -> tuple[int, int, int, int]:
+        return phash_bands(self.phash)
+
+
+def phash_bands(phash: str) -> tuple[int, int, int, int]:
+    return tuple(int(phash[i : i + 4], 16) for i in range(0, 16, 4))  # type: ignore[return-value]
+
+
+def phash_distance(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The container format from the file's first bytes; the name and content type are ignored."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp":
+        box_size = int.from_bytes(head[:4], "big")
+        brands = {head[8:12]} | {
+            head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)
+        }
+        if brands & HEIF_BRANDS:
+            return "heif"
+    return None
+
+
+def _looks_like_markup(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<?xml", b"<svg", b"<!doctype", b"<html"))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def file_too_large(size: int, max_bytes: int) -> DomainError:
+    return DomainError(
+        f"The file is {_megabytes(size)}; the limit is {_megabytes(max_bytes)}.",
+        code="file_too_large",
+        status=413,
+    )
+
+
+def upload_read(upload, *, max_bytes: int) -> bytes:
+    """The bytes of an uploaded file, refusing an oversized one before reading it."""
+    if upload.size is not None and upload.size > max_bytes:
+        raise file_too_large(upload.size, max_bytes)
+    upload.seek(0)
+    return upload.read(max_bytes + 1)
+
+
+def image_process(
+    *,
+    data: bytes,
+    max_bytes: int,
+    max_pixels: int,
+    jpeg_quality: int,
+    thumbnail_sizes: tuple[int, ...],
+) -> ProcessedImage:
+    """Validate, decode, orient and re-encode an upload without any metadata."""
+    if not data:
+        raise DomainError("The file is empty.", code="empty_file")
+    if len(data) > max_bytes:
+        raise file_too_large(len(data), max_bytes)
+    container = sniff_format(data[:64])
+    if container is None:
+        if _looks_like_markup(data[:256]):
+            message = f"SVG and other markup files are not accepted; send a {ALLOWED_FORMATS_TEXT}"
+        else:
+            message = f"This is not a supported image; send a {ALLOWED_FORMATS_TEXT}"
+        raise DomainError(message + " photo.", code="unsupported_format", status=415)
+
+    image = _open_within_pixel_cap(data, max_pixels=max_pixels)
+    notes = []
+    if getattr(image, "n_frames", 1) > 1:
+        notes.append("This file has several frames; only the first one was kept.")
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DomainError(
+            "The image data is truncated or corrupt, so it could not be decoded.",
+            code="corrupt_image",
+        ) from exc
+
+    image = _upright(image)
+    image = _to_srgb(image)
+    output = _output_format(container, image)
+    image = _storable_mode(image, output)
+    # Nothing of the upload's metadata may travel with the pixels: EXIF (GPS), XMP, ICC, text.
+    image.info = {}
+
+    pillow_format, extension, media_type = OUTPUT_FORMATS[output]
+    buffer = io.BytesIO()
+    if pillow_format == "JPEG":
+        image.save(buffer, "JPEG", quality=jpeg_quality)
+    elif pillow_format == "WEBP":
+        image.save(buffer, "WEBP", quality=jpeg_quality)
+    else:
+        image.save(buffer, "PNG", compress_level=6)
+    content = buffer.getvalue()
+
+    thumbnails, smallest = _thumbnails(image, thumbnail_sizes)
+    return ProcessedImage(
+        content=content,
+        extension=extension,
+        media_type=media_type,
+        original_format=container,
+        width=image.width,
+        height=image.height,
+        sha256=hashlib.sha256(content).hexdigest(),
+        phash=str(imagehash.phash(smallest)),
+        thumbnails=thumbnails,
+        notes=tuple(notes),
+    )
+
+
+def _open_within_pixel_cap(data: bytes, *, max_pixels: int) -> Image.Image:
+    """Parse only the header and refuse oversized images before any pixel is decoded."""
+    too_many = DomainError(
+        f"The image has more than {max_pixels / 1_000_000:g} megapixels, the most accepted.",
+        code="too_many_pixels",
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_PILLOW_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise too_many from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DomainError(
+            "The file looks like an image but its data is corrupt, so it could not be read.",
+            code="corrupt_image",
+        ) from exc
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise DomainError("The image has no pixels.", code="corrupt_image")
+    if width * height > max_pixels:
+        raise DomainError(
+            f"The image is {width}×{height} pixels ({width * height / 1_000_000:.0f} megapixels); "
+            f"at most {max_pixels / 1_000_000:g} megapixels are accepted.",
+            code="too_many_pixels",
+        )
+    return image
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    try:
+        orientation = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    except (OSError, SyntaxError, ValueError):
+        # Broken EXIF must not sink an otherwise good photo; it is discarded anyway.
+        return image
+    transpose = ORIENTATION_TRANSPOSE.get(orientation)
+    return image.transpose(transpose) if transpose is not None else image
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Bake a camera's colour profile into sRGB pixels, since the profile itself is dropped."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA"):
+        return image
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower():
+            return image
+        return ImageCms.profileToProfile(image, profile, SRGB_PROFILE, outputMode=image.mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+
+
+def _output_format(container: str, image: Image.Image) -> str:
+    if container == "heif":
+        # Browsers cannot show HEIC; keep transparency if there is any.
+        return "png" if _has_alpha(image) else "jpeg"
+    return container
+
+
+def _storable_mode(image: Image.Image, output: str) -> Image.Image:
+    if output == "jpeg":
+        return image if image.mode in ("RGB", "L") else image.convert("RGB")
+    if _has_alpha(image):
+        return image if image.mode == "RGBA" else image.convert("RGBA")
+    return image if image.mode in ("RGB", "L") else image.convert("RGB")
+
+
+def _thumbnails(image: Image.Image, sizes: tuple[int, ...]) -> tuple[dict[int, bytes], Image.Image]:
+    """WebP previews, longest side `size`, and the smallest as pixels (for hashing).
+
+    Each smaller preview is scaled from the one above, which is much cheaper than from the full
+    image."""
+    thumbnails = {}
+    source = image
+    for size in sorted(sizes, reverse=True):
+        scale = min(1.0, size / max(source.size))
+        target = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))
+        if target != source.size:
+            source = source.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        buffer = io.BytesIO()
+        source.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=2)
+        thumbnails[size] = buffer.getvalue()
+    return thumbnails, source

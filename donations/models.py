@@ -1,0 +1,125 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from .querysets import ImageQuerySet
+
+
+def random_key() -> float:
+    import random
+
+    # Not security relevant: a sampling key for choosing tasks without ORDER BY random().
+    return random.random()  # noqa: S311
+
+
+class ImageStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    UNLOCKED = "unlocked", "Unlocked"
+    REJECTED = "rejected", "Rejected"
+    HIDDEN = "hidden", "Hidden after reports"
+    REMOVED = "removed", "Removed"
+
+
+class Image(models.Model):
+    """A donated photo: re-encoded without metadata, public only once a moderator unlocks it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(max_length=255, editable=False)
+    thumbnail_small = models.FileField(max_length=255, editable=False)
+    thumbnail_large = models.FileField(max_length=255, editable=False)
+    media_type = models.CharField(max_length=32, editable=False)
+    byte_size = models.PositiveIntegerField(editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    original_format = models.CharField(max_length=16, editable=False)
+    sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    phash = models.CharField(max_length=16, db_index=True, editable=False)
+    # The 64-bit perceptual hash in four 16-bit bands: two hashes within 3 bits share at least
+    # one band exactly, so near-duplicate candidates come from four index lookups, not a scan.
+    phash_band0 = models.PositiveIntegerField(editable=False)
+    phash_band1 = models.PositiveIntegerField(editable=False)
+    phash_band2 = models.PositiveIntegerField(editable=False)
+    phash_band3 = models.PositiveIntegerField(editable=False)
+    near_duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="near_duplicates",
+        help_text="The likely original this image looks almost identical to.",
+    )
+    near_duplicate_distance = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ImageStatus.choices, default=ImageStatus.PENDING
+    )
+    donor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.PROTECT, related_name="donations"
+    )
+    cc0_confirmed = models.BooleanField(default=False)
+    random_key = models.FloatField(default=random_key, db_index=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ImageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("review_image", "Can unlock or reject donated images")]
+        indexes = [
+            models.Index(fields=["status", "-created_at", "-id"], name="image_status_newest"),
+            models.Index(fields=["donor", "-created_at"], name="image_donor_newest"),
+            models.Index(fields=["phash_band0"], name="image_phash_band0"),
+            models.Index(fields=["phash_band1"], name="image_phash_band1"),
+            models.Index(fields=["phash_band2"], name="image_phash_band2"),
+            models.Index(fields=["phash_band3"], name="image_phash_band3"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ImageStatus.values), name="image_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cc0_confirmed=True), name="image_cc0_confirmed"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(width__gt=0, height__gt=0), name="image_has_pixels"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(near_duplicate_of=models.F("pk")),
+                name="image_not_near_duplicate_of_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("image-detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == ImageStatus.UNLOCKED
+
+    @property
+    def megapixels(self) -> float:
+        return round(self.width * self.height / 1_000_000, 1)
+
+    @property
+    def file_extension(self) -> str:
+        return self.file.name.rsplit(".", 1)[-1]
+
+    def file_url(self, variant: str = "full") -> str:
+        return reverse("image-file", kwargs={"pk": self.pk, "variant": variant})
+
+    def stored_files(self) -> list[str]:
+        return [f.name for f in (self.file, self.thumbnail_small, self.thumbnail_large) if f]

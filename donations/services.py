@@ -1,0 +1,189 @@
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contributors.models import Contributor
+from imagemonkey_site.errors import DomainError
+from imagemonkey_site.live import totals_announce
+
+from .ingest import ProcessedImage, image_process, phash_distance
+from .models import Image, ImageStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Donation:
+    image: Image
+    notes: tuple[str, ...]
+
+
+def _duplicate_error(existing: Image) -> DomainError:
+    return DomainError(
+        "This photo is already in the dataset, so nothing new was stored.",
+        code="duplicate",
+        status=409,
+        image_id=str(existing.pk),
+    )
+
+
+def image_donate(*, donor: Contributor, data: bytes, cc0_confirmed: bool) -> Donation:
+    """Run an upload through the ingest pipeline and store it as a pending image.
+
+    Files are written before the row is committed and removed again if anything fails, so a
+    refused upload leaves neither a row nor a file behind.
+    """
+    if not cc0_confirmed:
+        raise DomainError(
+            "Please confirm that you own this photo and dedicate it to the public domain (CC0).",
+            code="cc0_required",
+        )
+    processed = image_process(
+        data=data,
+        max_bytes=settings.DONATION_MAX_BYTES,
+        max_pixels=settings.DONATION_MAX_PIXELS,
+        jpeg_quality=settings.DONATION_JPEG_QUALITY,
+        thumbnail_sizes=settings.DONATION_THUMBNAIL_SIZES,
+    )
+    existing = Image.objects.filter(sha256=processed.sha256).first()
+    if existing is not None:
+        raise _duplicate_error(existing)
+
+    image_id = uuid.uuid4()
+    stored = _store_files(image_id=image_id, processed=processed)
+    try:
+        with transaction.atomic():
+            image = Image.objects.create(
+                id=image_id,
+                donor=donor,
+                cc0_confirmed=True,
+                media_type=processed.media_type,
+                byte_size=len(processed.content),
+                width=processed.width,
+                height=processed.height,
+                original_format=processed.original_format,
+                sha256=processed.sha256,
+                phash=processed.phash,
+                **{f"phash_band{i}": band for i, band in enumerate(processed.phash_bands)},
+                **stored,
+            )
+            transaction.on_commit(lambda: _after_donation(image.pk))
+    except IntegrityError:
+        _delete_files(stored.values())
+        # Two uploads of the same photo raced; the other one won.
+        existing = Image.objects.filter(sha256=processed.sha256).first()
+        if existing is None:
+            raise
+        raise _duplicate_error(existing) from None
+    except BaseException:
+        _delete_files(stored.values())
+        raise
+    return Donation(image=image, notes=processed.notes)
+
+
+def _store_files(*, image_id: uuid.UUID, processed: ProcessedImage) -> dict[str, str]:
+    folder = image_id.hex[:2]
+    small, large = sorted(processed.thumbnails)
+    wanted = {
+        "file": (f"images/{folder}/{image_id}.{processed.extension}", processed.content),
+        "thumbnail_small": (
+            f"thumbnails/{folder}/{image_id}-{small}.webp",
+            processed.thumbnails[small],
+        ),
+        "thumbnail_large": (
+            f"thumbnails/{folder}/{image_id}-{large}.webp",
+            processed.thumbnails[large],
+        ),
+    }
+    stored: dict[str, str] = {}
+    try:
+        for field_name, (name, content) in wanted.items():
+            stored[field_name] = default_storage.save(name, ContentFile(content))
+    except BaseException:
+        _delete_files(stored.values())
+        raise
+    return stored
+
+
+def _delete_files(names) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # Cleanup must not hide the original error.
+            logger.exception("Could not delete stored file %s", name)
+
+
+def _after_donation(image_id: uuid.UUID) -> None:
+    from .tasks import flag_near_duplicate
+
+    flag_near_duplicate.enqueue(image_id=str(image_id))
+    totals_announce()
+
+
+def image_flag_near_duplicate(*, image_id: uuid.UUID | str) -> Image | None:
+    """Point an image at the closest older image whose perceptual hash is nearly the same."""
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None:
+        return None
+    candidates = (
+        Image.objects.with_phash_band_match(
+            (image.phash_band0, image.phash_band1, image.phash_band2, image.phash_band3)
+        )
+        .exclude(pk=image.pk)
+        .exclude(status__in=[ImageStatus.REJECTED, ImageStatus.REMOVED])
+        .filter(created_at__lte=image.created_at)
+        .only("pk", "phash", "created_at")
+    )
+    limit = settings.NEAR_DUPLICATE_MAX_DISTANCE
+    best = min(
+        ((phash_distance(image.phash, c.phash), c.created_at, c) for c in candidates),
+        default=None,
+        key=lambda match: (match[0], match[1]),
+    )
+    if best is None or best[0] > limit:
+        return None
+    distance, _, original = best
+    Image.objects.filter(pk=image.pk).update(
+        near_duplicate_of=original, near_duplicate_distance=distance
+    )
+    return original
+
+
+@transaction.atomic
+def image_review(*, image_ids: list, decision: str, reviewer: AbstractBaseUser) -> list[Image]:
+    """Unlock or reject pending images, recording who decided and when.
+
+    Only pending images change; images another moderator already decided are left as they are.
+    """
+    if decision not in (ImageStatus.UNLOCKED, ImageStatus.REJECTED):
+        raise DomainError(
+            f"Unknown review decision {decision!r}; use 'unlocked' or 'rejected'.",
+            code="invalid_decision",
+        )
+    if not reviewer.has_perm("donations.review_image"):
+        raise DomainError(
+            "You do not have permission to review donated images.",
+            code="permission_denied",
+            status=403,
+        )
+    try:
+        ids = [uuid.UUID(str(image_id)) for image_id in image_ids]
+    except ValueError:
+        raise DomainError("That is not a valid image id.", code="invalid_image_id") from None
+    images = list(Image.objects.select_for_update().filter(pk__in=ids, status=ImageStatus.PENDING))
+    now = timezone.now()
+    for image in images:
+        image.status = decision
+        image.reviewed_by = reviewer
+        image.reviewed_at = now
+    Image.objects.bulk_update(images, ["status", "reviewed_by", "reviewed_at"])
+    if images:
+        transaction.on_commit(totals_announce)
+    return images

@@ -1,0 +1,130 @@
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.views.generic import DetailView, FormView, TemplateView, View
+
+from contributors.identity import contributor_for_write
+from imagemonkey_site.errors import DomainError
+from imagemonkey_site.pagination import keyset_page
+from imagemonkey_site.views import DomainErrorPageMixin
+
+from .forms import DonationForm
+from .ingest import upload_read
+from .models import Image
+from .services import image_donate
+
+PAGE_SIZE = 48
+
+
+@dataclass(frozen=True)
+class FileResult:
+    name: str
+    image: Image | None = None
+    error: str = ""
+    notes: tuple[str, ...] = ()
+    duplicate_of: Image | None = None
+
+
+def visible_images(request):
+    return Image.objects.visible_to(user=request.user, contributor=request.contributor)
+
+
+class DonateView(DomainErrorPageMixin, FormView):
+    """Upload page; without JavaScript the form posts here, with it each file goes to the API."""
+
+    template_name = "donations/donate.html"
+    form_class = DonationForm
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            max_megabytes=settings.DONATION_MAX_BYTES // (1024 * 1024),
+            max_megapixels=settings.DONATION_MAX_PIXELS // 1_000_000,
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        donor = contributor_for_write(self.request)
+        results = [self._donate_one(donor, upload) for upload in form.cleaned_data["files"]]
+        return self.render_to_response(
+            self.get_context_data(form=self.form_class(), results=results)
+        )
+
+    def _donate_one(self, donor, upload) -> FileResult:
+        try:
+            data = upload_read(upload, max_bytes=settings.DONATION_MAX_BYTES)
+            donation = image_donate(donor=donor, data=data, cc0_confirmed=True)
+        except DomainError as error:
+            duplicate = None
+            if error.code == "duplicate":
+                duplicate = visible_images(self.request).filter(pk=error.extra["image_id"]).first()
+            return FileResult(name=upload.name, error=error.message, duplicate_of=duplicate)
+        return FileResult(name=upload.name, image=donation.image, notes=donation.notes)
+
+
+class GalleryView(TemplateView):
+    template_name = "donations/gallery.html"
+
+    def get_queryset(self):
+        return Image.objects.public()
+
+    def get_context_data(self, **kwargs):
+        page = keyset_page(
+            self.get_queryset(),
+            before=self.request.GET.get("before"),
+            after=self.request.GET.get("after"),
+            size=PAGE_SIZE,
+        )
+        return super().get_context_data(page=page, **kwargs)
+
+
+class MyDonationsView(GalleryView):
+    template_name = "donations/my_donations.html"
+
+    def get_queryset(self):
+        return Image.objects.donated_by(self.request.contributor)
+
+
+class ImageDetailView(DetailView):
+    template_name = "donations/image_detail.html"
+    context_object_name = "image"
+
+    def get_queryset(self):
+        return visible_images(self.request).select_related("donor__user")
+
+    def get_context_data(self, **kwargs):
+        image = self.object
+        return super().get_context_data(
+            is_donor=self.request.contributor is not None
+            and image.donor_id == self.request.contributor.pk,
+            **kwargs,
+        )
+
+
+class ImageFileView(View):
+    """Streams a stored file after the same visibility check as the image page.
+
+    Media is never linked directly, so a pending image's file is as private as its page.
+    """
+
+    def get(self, request, pk, variant):
+        image = get_object_or_404(visible_images(request), pk=pk)
+        if variant == "full":
+            stored, content_type = image.file, image.media_type
+        elif variant in ("large", "small"):
+            stored = image.thumbnail_large if variant == "large" else image.thumbnail_small
+            content_type = "image/webp"
+        else:
+            raise Http404("No such image variant.")
+        download = request.GET.get("download") == "1" and variant == "full"
+        response = FileResponse(
+            stored.open("rb"),
+            content_type=content_type,
+            as_attachment=download,
+            filename=f"imagemonkey-{image.pk}.{stored.name.rsplit('.', 1)[-1]}",
+        )
+        response["Cache-Control"] = (
+            "public, max-age=86400" if image.is_public else "private, no-store"
+        )
+        return response

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ImagemonkeySiteConfig(AppConfig):
+    name = "imagemonkey_site"
+    verbose_name = "ImageMonkey site"

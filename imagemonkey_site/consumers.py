@@ -1,0 +1,24 @@
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from .live import TOTALS_GROUP, site_totals
+
+
+class SiteTotalsConsumer(AsyncJsonWebsocketConsumer):
+    """Read-only feed of the site's totals; sends them on connect and whenever they change."""
+
+    async def connect(self):
+        await self.channel_layer.group_add(TOTALS_GROUP, self.channel_name)
+        await self.accept()
+        await self.send_json(
+            {"type": "totals", "totals": await database_sync_to_async(site_totals)()}
+        )
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(TOTALS_GROUP, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        await self.send_json({"type": "error", "detail": "This feed is read-only."})
+
+    async def totals_changed(self, event):
+        await self.send_json({"type": "totals", "totals": event["totals"]})

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from contributors.api.views import Me
+
+from .api.errors import api_not_found
+from .views import HomeView, robots_txt
+
+api_patterns = [
+    path("", include("donations.api.urls")),
+    path("me/", Me.as_view(), name="api-me"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^.*$", api_not_found),
+]
+
+urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+    path("robots.txt", robots_txt),
+    path("", include("donations.urls")),
+    path("accounts/", include("contributors.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+]

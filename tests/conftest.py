@@ -1,0 +1,69 @@
+import pytest
+from rest_framework.test import APIClient
+
+from .factories import ModeratorFactory, RegisteredContributorFactory, api_token_for
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    """Each test stores files in its own folder, so 'nothing left behind' can be checked."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def stored_files(isolated_media):
+    """The relative paths of every file currently in media storage."""
+
+    def listing() -> list[str]:
+        return sorted(
+            str(path.relative_to(isolated_media))
+            for path in isolated_media.rglob("*")
+            if path.is_file()
+        )
+
+    return listing
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def csrf_api_client():
+    """An API client that enforces CSRF exactly as a browser session would."""
+    return APIClient(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def registered_contributor(db):
+    return RegisteredContributorFactory()
+
+
+@pytest.fixture
+def token_client(registered_contributor):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(registered_contributor.user)}")
+    client.contributor = registered_contributor
+    return client
+
+
+@pytest.fixture
+def moderator(db):
+    return ModeratorFactory()

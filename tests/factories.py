@@ -1,0 +1,97 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from contributors.models import Contributor
+from contributors.services import api_token_create
+from donations.ingest import image_process
+from donations.models import Image, ImageStatus
+
+from . import image_files
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class ModeratorFactory(UserFactory):
+    is_staff = True
+
+    @factory.post_generation
+    def review_permission(self, create, extracted, **kwargs):
+        if create:
+            self.user_permissions.add(
+                Permission.objects.get(
+                    codename="review_image", content_type__app_label="donations"
+                ),
+                Permission.objects.get(codename="view_image", content_type__app_label="donations"),
+            )
+
+
+class ContributorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contributor
+
+
+class RegisteredContributorFactory(ContributorFactory):
+    user = factory.SubFactory(UserFactory)
+
+
+class ImageFactory(factory.django.DjangoModelFactory):
+    """An Image made through the real ingest pipeline from a generated photo."""
+
+    class Meta:
+        model = Image
+
+    seed = factory.Sequence(lambda n: 1000 + n)  # which generated photo; not a model field
+    donor = factory.SubFactory(ContributorFactory)
+    cc0_confirmed = True
+    status = ImageStatus.PENDING
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        seed = kwargs.pop("seed")
+        processed = image_process(
+            data=image_files.jpeg(160, 120, seed),
+            max_bytes=10**8,
+            max_pixels=10**8,
+            jpeg_quality=85,
+            thumbnail_sizes=(64, 128),
+        )
+        image = model_class(
+            media_type=processed.media_type,
+            byte_size=len(processed.content),
+            width=processed.width,
+            height=processed.height,
+            original_format=processed.original_format,
+            sha256=processed.sha256,
+            phash=processed.phash,
+            **{f"phash_band{i}": band for i, band in enumerate(processed.phash_bands)},
+            **kwargs,
+        )
+        folder = image.pk.hex[:2]
+        image.file = default_storage.save(
+            f"images/{folder}/{image.pk}.jpg", ContentFile(processed.content)
+        )
+        image.thumbnail_small = default_storage.save(
+            f"thumbnails/{folder}/{image.pk}-64.webp", ContentFile(processed.thumbnails[64])
+        )
+        image.thumbnail_large = default_storage.save(
+            f"thumbnails/{folder}/{image.pk}-128.webp", ContentFile(processed.thumbnails[128])
+        )
+        image.save()
+        return image
+
+
+def api_token_for(user) -> str:
+    _, key = api_token_create(user=user, name="test token")
+    return key
