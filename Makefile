@@ -20,6 +20,7 @@ install: $(STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py sync_labels
 
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
@@ -38,8 +39,11 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Chromium not found at $(CHROMIUM): browser tests will be skipped (apt-get install chromium)."; fi
 
+# The browser tests run in their own pytest process: Playwright's event loop needs
+# DJANGO_ALLOW_ASYNC_UNSAFE, which must not mask async mistakes in the other tests.
 test: install browser lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --ignore=tests/e2e
+	$(VENV)/bin/pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -18,17 +18,43 @@ class ContributorAdmin(admin.ModelAdmin):
     search_fields = ["=id", "user__username", "user__email"]
     list_select_related = ["user"]
     raw_id_fields = ["user", "merged_into"]
-    readonly_fields = ["created_at", "points", "merged_into"]
+    readonly_fields = [
+        "created_at",
+        "points",
+        "merged_into",
+        "gold_answered",
+        "gold_correct",
+        "votes_cast",
+        "votes_counted",
+        "training_passed_at",
+    ]
     fields = [
         "user",
         "trust_level",
         "trust_level_locked",
         "banned_until",
+        "votes_counted",
+        "training_passed_at",
+        "gold_answered",
+        "gold_correct",
+        "votes_cast",
         "points",
         "merged_into",
         "created_at",
     ]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        trust_fields = {"trust_level", "trust_level_locked"}
+        if change and trust_fields & set(form.changed_data):
+            from validations.services import contributor_trust_set
+
+            level, locked = obj.trust_level, obj.trust_level_locked
+            obj.refresh_from_db(fields=list(trust_fields))
+            super().save_model(request, obj, form, change)
+            contributor_trust_set(contributor=obj, level=level, locked=locked)
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ApiToken)

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from .querysets import ApiTokenQuerySet, ContributorQuerySet
+from .trust import vote_weight
 
 
 class TrustLevel(models.IntegerChoices):
@@ -33,6 +34,16 @@ class Contributor(models.Model):
         default=False, help_text="A moderator fixed this level; automatic rules leave it alone."
     )
     points = models.PositiveIntegerField(default=0)
+    # Training and hidden checks: answers to gold items (image-labels with a known answer).
+    gold_answered = models.PositiveIntegerField(default=0)
+    gold_correct = models.PositiveIntegerField(default=0)
+    votes_cast = models.PositiveIntegerField(default=0)
+    votes_counted = models.BooleanField(
+        default=False,
+        help_text="Whether this voter's answers count toward consensus (training passed and "
+        "gold accuracy still good). Flipping it recounts all their votes.",
+    )
+    training_passed_at = models.DateTimeField(null=True, blank=True)
     banned_until = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
         "self",
@@ -55,6 +66,10 @@ class Contributor(models.Model):
                 condition=~models.Q(merged_into=models.F("pk")),
                 name="contributor_not_merged_into_self",
             ),
+            models.CheckConstraint(
+                condition=models.Q(gold_correct__lte=models.F("gold_answered")),
+                name="contributor_gold_correct_within_answered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -69,6 +84,24 @@ class Contributor(models.Model):
     @property
     def is_banned(self) -> bool:
         return self.banned_until is not None and self.banned_until > timezone.now()
+
+    @property
+    def in_training(self) -> bool:
+        return self.training_passed_at is None
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_answered if self.gold_answered else None
+
+    def vote_weight(self) -> float:
+        """Evidence one counted answer of this voter adds (settings read at call time)."""
+        if self.trust_level == TrustLevel.MODERATOR:
+            return settings.CONSENSUS_MODERATOR_WEIGHT
+        return vote_weight(
+            correct=self.gold_correct,
+            answered=self.gold_answered,
+            cap=settings.CONSENSUS_MAX_VOTE_WEIGHT,
+        )
 
 
 class ApiToken(models.Model):

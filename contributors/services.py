@@ -1,5 +1,5 @@
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -22,16 +22,29 @@ def contributor_merge(*, source: Contributor, target: Contributor) -> Contributo
     for relation in Contributor._meta.related_objects:
         if not relation.one_to_many or relation.related_model is Contributor:
             continue
-        field_name = relation.field.name
-        relation.related_model._base_manager.filter(**{field_name: source}).update(
-            **{field_name: target}
-        )
+        _repoint(relation.related_model, relation.field.name, source=source, target=target)
     Contributor.objects.filter(pk=target.pk).update(points=F("points") + source.points)
     source.merged_into = target
     source.points = 0
     source.save(update_fields=["merged_into", "points"])
     target.refresh_from_db(fields=["points"])
     return target
+
+
+def _repoint(model, field_name: str, *, source: Contributor, target: Contributor) -> None:
+    """Move rows from source to target; rows that would break a uniqueness rule (the same
+    person answered the same question under both identities) stay with the source."""
+    rows = model._base_manager.filter(**{field_name: source})
+    try:
+        with transaction.atomic():
+            rows.update(**{field_name: target})
+    except IntegrityError:
+        for pk in rows.values_list("pk", flat=True):
+            try:
+                with transaction.atomic():
+                    model._base_manager.filter(pk=pk).update(**{field_name: target})
+            except IntegrityError:
+                continue
 
 
 @transaction.atomic

@@ -7,16 +7,22 @@ from django.urls import reverse_lazy
 from django.views.generic import FormView, TemplateView, View
 
 from donations.models import Image
+from imagemonkey_site.ratelimits import rate_limit
+from imagemonkey_site.views import DomainErrorPageMixin
 
 from .forms import ApiTokenForm, SignUpForm
 from .identity import log_in
 from .services import api_token_create, api_token_revoke
 
 
-class SignUpView(FormView):
+class SignUpView(DomainErrorPageMixin, FormView):
     template_name = "registration/signup.html"
     form_class = SignUpForm
     success_url = reverse_lazy("profile")
+
+    def post(self, request, *args, **kwargs):
+        rate_limit(request, "signup")
+        return super().post(request, *args, **kwargs)
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
@@ -30,10 +36,14 @@ class SignUpView(FormView):
         return super().form_valid(form)
 
 
-class LogInView(auth_views.LoginView):
+class LogInView(DomainErrorPageMixin, auth_views.LoginView):
     """Django's log-in, plus carrying over the visitor's anonymous contributions."""
 
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        rate_limit(request, "login")  # every attempt counts, so passwords cannot be guessed fast
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         log_in(self.request, form.get_user())

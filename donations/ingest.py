@@ -7,6 +7,7 @@ the API and the benchmark. Every refusal is a DomainError that names the problem
 import hashlib
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import imagehash
@@ -42,6 +43,9 @@ OUTPUT_FORMATS = {
 }
 THUMBNAIL_QUALITY = 80
 SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+# Pillow releases the GIL while decoding, resizing and encoding, so previews made here run in
+# parallel with the full-size work of the request thread.
+_PREVIEW_WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-previews")
 
 
 @dataclass(frozen=True)
@@ -138,18 +142,20 @@ def image_process(
     notes = []
     if getattr(image, "n_frames", 1) > 1:
         notes.append("This file has several frames; only the first one was kept.")
+    # A JPEG decodes at 1/2..1/8 scale straight from its DCT data, so the previews come from a
+    # second, much cheaper decode on another core while this thread decodes the full image.
+    previews = (
+        _PREVIEW_WORKERS.submit(_jpeg_previews, data, thumbnail_sizes)
+        if container == "jpeg"
+        else None
+    )
     try:
-        image.load()
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DomainError(
-            "The image data is truncated or corrupt, so it could not be decoded.",
-            code="corrupt_image",
-        ) from exc
-
-    image = _upright(image)
-    image = _to_srgb(image)
-    output = _output_format(container, image)
-    image = _storable_mode(image, output)
+        image, output = _prepared(image, container)
+    except DomainError:
+        if previews is not None:
+            previews.cancel()
+            wait([previews])
+        raise
     # Nothing of the upload's metadata may travel with the pixels: EXIF (GPS), XMP, ICC, text.
     image.info = {}
 
@@ -163,7 +169,13 @@ def image_process(
         image.save(buffer, "PNG", compress_level=6)
     content = buffer.getvalue()
 
-    thumbnails, smallest = _thumbnails(image, thumbnail_sizes)
+    try:
+        thumbnails, smallest = (
+            previews.result() if previews else _thumbnails(image, thumbnail_sizes)
+        )
+    except DomainError:
+        # The scaled decode disagreed with the full one; previews from the full image are right.
+        thumbnails, smallest = _thumbnails(image, thumbnail_sizes)
     return ProcessedImage(
         content=content,
         extension=extension,
@@ -205,6 +217,28 @@ def _open_within_pixel_cap(data: bytes, *, max_pixels: int) -> Image.Image:
             code="too_many_pixels",
         )
     return image
+
+
+def _prepared(image: Image.Image, container: str) -> tuple[Image.Image, str]:
+    """Decoded, upright, sRGB pixels in a storable mode, and the format to store them in."""
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DomainError(
+            "The image data is truncated or corrupt, so it could not be decoded.",
+            code="corrupt_image",
+        ) from exc
+    image = _to_srgb(_upright(image))
+    output = _output_format(container, image)
+    return _storable_mode(image, output), output
+
+
+def _jpeg_previews(data: bytes, sizes: tuple[int, ...]) -> tuple[dict[int, bytes], Image.Image]:
+    image = Image.open(io.BytesIO(data), formats=("JPEG",))
+    largest = max(sizes)
+    image.draft(image.mode, (largest, largest))
+    image, _ = _prepared(image, "jpeg")
+    return _thumbnails(image, sizes)
 
 
 def _upright(image: Image.Image) -> Image.Image:
@@ -263,7 +297,9 @@ def _thumbnails(image: Image.Image, sizes: tuple[int, ...]) -> tuple[dict[int, b
         scale = min(1.0, size / max(source.size))
         target = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))
         if target != source.size:
-            source = source.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+            # A box reduction to within 2x of the target first, then bicubic: a fraction of
+            # the cost of bicubic over all pixels, and no visible difference at preview sizes.
+            source = source.resize(target, Image.Resampling.BICUBIC, reducing_gap=1.0)
         buffer = io.BytesIO()
         source.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=2)
         thumbnails[size] = buffer.getvalue()

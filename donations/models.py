@@ -60,6 +60,9 @@ class Image(models.Model):
     )
     cc0_confirmed = models.BooleanField(default=False)
     random_key = models.FloatField(default=random_key, db_index=True, editable=False)
+    label_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Labels on this image (labelling task order)."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -79,6 +82,11 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at", "-id"], name="image_status_newest"),
             models.Index(fields=["donor", "-created_at"], name="image_donor_newest"),
+            models.Index(
+                fields=["label_count", "random_key"],
+                condition=models.Q(status="unlocked"),
+                name="image_labelling_queue",
+            ),
             models.Index(fields=["phash_band0"], name="image_phash_band0"),
             models.Index(fields=["phash_band1"], name="image_phash_band1"),
             models.Index(fields=["phash_band2"], name="image_phash_band2"),

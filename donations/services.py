@@ -1,5 +1,6 @@
 import logging
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.utils import timezone
 from contributors.models import Contributor
 from imagemonkey_site.errors import DomainError
 from imagemonkey_site.live import totals_announce
+from labels_app.models import ImageLabel, ImageLabelState
 
 from .ingest import ProcessedImage, image_process, phash_distance
 from .models import Image, ImageStatus
@@ -34,11 +36,14 @@ def _duplicate_error(existing: Image) -> DomainError:
     )
 
 
-def image_donate(*, donor: Contributor, data: bytes, cc0_confirmed: bool) -> Donation:
+def image_donate(
+    *, donor: Contributor | Callable[[], Contributor], data: bytes, cc0_confirmed: bool
+) -> Donation:
     """Run an upload through the ingest pipeline and store it as a pending image.
 
-    Files are written before the row is committed and removed again if anything fails, so a
-    refused upload leaves neither a row nor a file behind.
+    `donor` may be a callable, called only once the upload is accepted, so a refused upload
+    creates no contributor. Files are written before the row is committed and removed again if
+    anything fails, so a refused upload leaves neither a row nor a file behind.
     """
     if not cc0_confirmed:
         raise DomainError(
@@ -56,6 +61,8 @@ def image_donate(*, donor: Contributor, data: bytes, cc0_confirmed: bool) -> Don
     if existing is not None:
         raise _duplicate_error(existing)
 
+    if callable(donor):
+        donor = donor()
     image_id = uuid.uuid4()
     stored = _store_files(image_id=image_id, processed=processed)
     try:
@@ -121,7 +128,7 @@ def _delete_files(names) -> None:
 
 
 def _after_donation(image_id: uuid.UUID) -> None:
-    from .tasks import flag_near_duplicate
+    from .tasks import flag_near_duplicate  # tasks.py imports this module
 
     flag_near_duplicate.enqueue(image_id=str(image_id))
     totals_announce()
@@ -157,7 +164,9 @@ def image_flag_near_duplicate(*, image_id: uuid.UUID | str) -> Image | None:
 
 
 @transaction.atomic
-def image_review(*, image_ids: list, decision: str, reviewer: AbstractBaseUser) -> list[Image]:
+def image_review(
+    *, image_ids: Iterable[uuid.UUID | str], decision: str, reviewer: AbstractBaseUser
+) -> list[Image]:
     """Unlock or reject pending images, recording who decided and when.
 
     Only pending images change; images another moderator already decided are left as they are.
@@ -184,6 +193,11 @@ def image_review(*, image_ids: list, decision: str, reviewer: AbstractBaseUser) 
         image.reviewed_by = reviewer
         image.reviewed_at = now
     Image.objects.bulk_update(images, ["status", "reviewed_by", "reviewed_at"])
+    if decision == ImageStatus.UNLOCKED:
+        # Labels the donor added while the image was pending now join the validation queue.
+        ImageLabel.objects.filter(
+            image__in=images, state=ImageLabelState.OPEN, gold_answer=""
+        ).update(in_queue=True)
     if images:
         transaction.on_commit(totals_announce)
     return images

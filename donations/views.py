@@ -8,6 +8,7 @@ from django.views.generic import DetailView, FormView, TemplateView, View
 from contributors.identity import contributor_for_write
 from imagemonkey_site.errors import DomainError
 from imagemonkey_site.pagination import keyset_page
+from imagemonkey_site.ratelimits import rate_limit
 from imagemonkey_site.views import DomainErrorPageMixin
 
 from .forms import DonationForm
@@ -45,7 +46,8 @@ class DonateView(DomainErrorPageMixin, FormView):
         )
 
     def form_valid(self, form):
-        donor = contributor_for_write(self.request)
+        # Resolved at the first accepted file: refused uploads create no contributor.
+        donor = lambda: contributor_for_write(self.request)  # noqa: E731
         results = [self._donate_one(donor, upload) for upload in form.cleaned_data["files"]]
         return self.render_to_response(
             self.get_context_data(form=self.form_class(), results=results)
@@ -53,6 +55,7 @@ class DonateView(DomainErrorPageMixin, FormView):
 
     def _donate_one(self, donor, upload) -> FileResult:
         try:
+            rate_limit(self.request, "donation")
             data = upload_read(upload, max_bytes=settings.DONATION_MAX_BYTES)
             donation = image_donate(donor=donor, data=data, cc0_confirmed=True)
         except DomainError as error:

@@ -17,7 +17,9 @@ class SiteTotalsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         await self.channel_layer.group_discard(TOTALS_GROUP, self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # Whatever arrives (JSON, other text, binary) gets the same answer instead of a decode
+        # error that would close the connection.
         await self.send_json({"type": "error", "detail": "This feed is read-only."})
 
     async def totals_changed(self, event):

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_tasks",
+    "django_ratelimit",
     "django_tasks_db",
     "imagemonkey_site",
     "contributors",
@@ -99,6 +100,7 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'imagemonkey.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # The embedded mode runs the web server and a task worker on one file: WAL lets readers
     # proceed during a write, IMMEDIATE transactions avoid lock upgrades that deadlock.
     DATABASES["default"]["OPTIONS"] = {
@@ -133,6 +135,29 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Rate limits (django-ratelimit counters in the default cache) ---------------------------
+# Allowed actions per period, indexed by trust level (newcomer, contributor, trusted,
+# moderator; None = unlimited). The IP network (IPv4 /32, IPv6 /64) gets the multiplier, so
+# people sharing a network are not starved but one network cannot flood the site.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_IPV4_MASK = 32
+RATELIMIT_IPV6_MASK = 64
+if env.bool("BEHIND_HTTPS_PROXY", default=False):
+    RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="HTTP_X_REAL_IP")
+RATE_LIMIT_NETWORK_MULTIPLIER = env.int("RATE_LIMIT_NETWORK_MULTIPLIER", default=5)
+RATE_LIMITS = {
+    "vote": {"minute": [30, 60, 120, None], "day": [1000, 5000, 20000, None]},
+    "label": {"minute": [20, 40, 80, None], "day": [500, 3000, 10000, None]},
+    "donation": {"minute": [10, 20, 60, None], "day": [200, 1000, 5000, None]},
+    "signup": {"minute": [3, 3, 3, 3], "day": [20, 20, 20, 20]},
+    "login": {"minute": [10, 10, 10, 10], "day": [200, 200, 200, 200]},
+}
+RATE_LIMITS_NETWORK_ONLY = {"signup", "login"}
+if not REDIS_URL:
+    # The embedded mode is one process, so its in-process cache holds every counter; the
+    # scaled mode must use Redis (and then this check stays on).
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Background work (Django's Tasks API via the django-tasks backport) --------------------
 TASKS = {
@@ -188,6 +213,27 @@ NEAR_DUPLICATE_MAX_DISTANCE = env.int("NEAR_DUPLICATE_MAX_DISTANCE", default=3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = DONATION_MAX_FILES_PER_FORM
 
+# --- Validation: training phase, trust and consensus ----------------------------------------
+# A newcomer passes training after TRAINING_MIN_GOLD gold answers whose accuracy's Wilson lower
+# bound (at TRAINING_CONFIDENCE_Z standard deviations) is at least TRAINING_ACCURACY_BOUND; a
+# voter whose upper bound falls below it later is demoted and all their votes stop counting.
+TRAINING_MIN_GOLD = env.int("TRAINING_MIN_GOLD", default=5)
+TRAINING_ACCURACY_BOUND = env.float("TRAINING_ACCURACY_BOUND", default=0.8)
+TRAINING_CONFIDENCE_Z = env.float("TRAINING_CONFIDENCE_Z", default=1.0)
+# Share of tasks that are gold: while training, then decaying after it to a floor.
+GOLD_RATE_TRAINING = env.float("GOLD_RATE_TRAINING", default=0.4)
+GOLD_RATE_AFTER_TRAINING = env.float("GOLD_RATE_AFTER_TRAINING", default=0.1)
+GOLD_RATE_FLOOR = env.float("GOLD_RATE_FLOOR", default=0.02)
+GOLD_RATE_DECAY_VOTES = env.int("GOLD_RATE_DECAY_VOTES", default=100)
+# Promotion to "trusted": enough gold answered with a high lower bound on accuracy.
+TRUST_TRUSTED_MIN_GOLD = env.int("TRUST_TRUSTED_MIN_GOLD", default=30)
+TRUST_TRUSTED_ACCURACY_BOUND = env.float("TRUST_TRUSTED_ACCURACY_BOUND", default=0.9)
+# Evidence: each counted vote adds ± the voter's weight (log-odds of their estimated accuracy).
+CONSENSUS_MAX_VOTE_WEIGHT = env.float("CONSENSUS_MAX_VOTE_WEIGHT", default=3.0)
+CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=3.0)
+# An image-label is decided once its probability reaches this (or 1 minus it for "no").
+CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -238,7 +284,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "imagemonkey_site.api.errors.api_exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ImageMonkey API",

@@ -9,6 +9,8 @@ from .views import HomeView, robots_txt
 
 api_patterns = [
     path("", include("donations.api.urls")),
+    path("", include("labels_app.api.urls")),
+    path("", include("validations.api.urls")),
     path("me/", Me.as_view(), name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -19,6 +21,8 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("robots.txt", robots_txt),
     path("", include("donations.urls")),
+    path("", include("labels_app.urls")),
+    path("", include("validations.urls")),
     path("accounts/", include("contributors.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),

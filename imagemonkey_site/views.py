@@ -16,12 +16,15 @@ class DomainErrorPageMixin:
         try:
             return super().dispatch(request, *args, **kwargs)
         except DomainError as error:
-            return render(
+            response = render(
                 request,
                 self.error_template_name,
                 {"message": error.message, "code": error.code},
                 status=error.status,
             )
+            if "retry_after" in error.extra:
+                response["Retry-After"] = str(error.extra["retry_after"])
+            return response
 
 
 class HomeView(TemplateView):

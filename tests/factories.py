@@ -3,11 +3,22 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
-from contributors.models import Contributor
+from contributors.models import Contributor, TrustLevel
 from contributors.services import api_token_create
 from donations.ingest import image_process
 from donations.models import Image, ImageStatus
+from labels_app.models import (
+    Answer,
+    ImageLabel,
+    ImageLabelState,
+    Label,
+    LabelKind,
+    LabelTerm,
+    TermKind,
+)
+from labels_app.terms import term_normalise
 
 from . import image_files
 
@@ -95,3 +106,59 @@ class ImageFactory(factory.django.DjangoModelFactory):
 def api_token_for(user) -> str:
     _, key = api_token_create(user=user, name="test token")
     return key
+
+
+class LabelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Label
+        django_get_or_create = ("name",)
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"thing {n}")
+    plural = factory.LazyAttribute(lambda label: f"{label.name}s")
+    description = factory.LazyAttribute(lambda label: f"A {label.name}.")
+    kind = LabelKind.OBJECT
+    group = "tests"
+
+    @factory.post_generation
+    def terms(self, create, extracted, **kwargs):
+        if create:
+            for kind, word in ((TermKind.NAME, self.name), (TermKind.PLURAL, self.plural)):
+                LabelTerm.objects.get_or_create(
+                    term=term_normalise(word),
+                    defaults={"label": self, "display": word, "kind": kind},
+                )
+
+
+class ImageLabelFactory(factory.django.DjangoModelFactory):
+    """An open image-label on an unlocked image, in the validation queue."""
+
+    class Meta:
+        model = ImageLabel
+
+    image = factory.SubFactory(ImageFactory, status=ImageStatus.UNLOCKED)
+    label = factory.SubFactory(LabelFactory)
+    added_by = factory.SubFactory(ContributorFactory)
+    in_queue = factory.LazyAttribute(lambda il: il.image.status == ImageStatus.UNLOCKED)
+    sort_key = factory.LazyAttribute(lambda il: il.random_key)
+    random_key = factory.Sequence(lambda n: (n * 0.618) % 1)
+
+
+class GoldImageLabelFactory(ImageLabelFactory):
+    gold_answer = Answer.YES
+    in_queue = False
+    state = factory.LazyAttribute(
+        lambda il: (
+            ImageLabelState.CONFIRMED if il.gold_answer == Answer.YES else ImageLabelState.REJECTED
+        )
+    )
+
+
+class VoterFactory(ContributorFactory):
+    """A contributor who passed training with a good gold record."""
+
+    gold_answered = 10
+    gold_correct = 10
+    votes_counted = True
+    trust_level = TrustLevel.CONTRIBUTOR
+    training_passed_at = factory.LazyFunction(timezone.now)

@@ -9,6 +9,9 @@ from contributors.identity import contributor_for_write
 from donations.ingest import upload_read
 from donations.models import Image
 from donations.services import image_donate
+from donations.views import visible_images
+from imagemonkey_site.errors import DomainError
+from imagemonkey_site.ratelimits import rate_limit
 
 from .serializers import DonationResultSerializer, DonationSerializer, ImageSerializer
 
@@ -43,9 +46,7 @@ class ImageDetail(generics.RetrieveAPIView):
     serializer_class = ImageSerializer
 
     def get_queryset(self):
-        return Image.objects.visible_to(
-            user=self.request.user, contributor=self.request.contributor
-        )
+        return visible_images(self.request)
 
 
 class DonationCreate(generics.GenericAPIView):
@@ -57,20 +58,32 @@ class DonationCreate(generics.GenericAPIView):
         responses={
             201: DonationResultSerializer,
             400: OpenApiResponse(description="Missing CC0 confirmation, corrupt or empty file"),
-            409: OpenApiResponse(description="The photo is already in the dataset (`image_id`)"),
+            409: OpenApiResponse(
+                description="The photo is already in the dataset: `image_id`, and `url` when "
+                "the existing image is visible to you"
+            ),
             413: OpenApiResponse(description="The file is over the size cap"),
+            429: OpenApiResponse(description="Rate limit reached; see Retry-After"),
             415: OpenApiResponse(description="Not a JPEG, PNG, WebP or HEIC/HEIF photo"),
         },
     )
     def post(self, request):
+        rate_limit(request, "donation")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = upload_read(serializer.validated_data["file"], max_bytes=settings.DONATION_MAX_BYTES)
-        donation = image_donate(
-            donor=contributor_for_write(request),
-            data=data,
-            cc0_confirmed=serializer.validated_data["cc0"],
-        )
+        try:
+            donation = image_donate(
+                donor=lambda: contributor_for_write(request),
+                data=data,
+                cc0_confirmed=serializer.validated_data["cc0"],
+            )
+        except DomainError as error:
+            if error.code == "duplicate":
+                existing = visible_images(request).filter(pk=error.extra["image_id"]).first()
+                if existing is not None:
+                    error.extra["url"] = request.build_absolute_uri(existing.get_absolute_url())
+            raise
         result = DonationResultSerializer(
             donation.image, context={"request": request, "notes": donation.notes}
         )

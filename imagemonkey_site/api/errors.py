@@ -1,7 +1,7 @@
 """Every API error has one JSON shape: {"code": ..., "detail": ..., ["fields": {...}]}."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -23,7 +23,10 @@ def domain_error_payload(error: DomainError) -> dict:
 
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return Response(domain_error_payload(exc), status=exc.status)
+        response = Response(domain_error_payload(exc), status=exc.status)
+        if "retry_after" in exc.extra:
+            response["Retry-After"] = str(exc.extra["retry_after"])
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -50,8 +53,6 @@ def api_exception_handler(exc, context):
 
 def api_not_found(request, *args, **kwargs):
     """JSON 404 for unknown /api/ paths, instead of the site's HTML page."""
-    from django.http import JsonResponse
-
     return JsonResponse(
         {"code": "not_found", "detail": f"No API endpoint at {request.path}."},
         status=status.HTTP_404_NOT_FOUND,

@@ -73,9 +73,12 @@
         try { body = JSON.parse(request.responseText); } catch (error) { body = {}; }
         if (request.status === 201) {
           finish(entry, true, "Received — pending review.", { href: body.url, text: "View your donation" });
+          const labelLink = element("a", "", "Add labels");
+          labelLink.href = "/label/?image=" + encodeURIComponent(body.id);
+          entry.item.append(labelLink);
           for (const note of body.notes || []) entry.item.append(element("span", "upload-note", note));
-        } else if (request.status === 409 && body.image_id) {
-          finish(entry, false, body.detail, { href: "/images/" + body.image_id + "/", text: "See the image" });
+        } else if (request.status === 409 && body.url) {
+          finish(entry, false, body.detail, { href: body.url, text: "See the image" });
         } else if (request.status === 429) {
           finish(entry, false, body.detail || "Too many uploads right now; please wait a little and try again.");
         } else {

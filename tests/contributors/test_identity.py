@@ -3,12 +3,14 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
 from contributors.identity import SESSION_KEY
 from contributors.models import Contributor
 from donations.models import Image
+from tests import image_files
 from tests.factories import ImageFactory, RegisteredContributorFactory, UserFactory
 
 from .browser import PASSWORD, csrf_token, donate, photo_upload, post_form
@@ -46,6 +48,33 @@ def test_first_anonymous_donation_creates_one_contributor_remembered_in_session(
     assert second.status_code == 201, second.content
     assert Contributor.objects.get() == contributor
     assert Image.objects.filter(donor=contributor).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("file", "cc0", "status", "code"),
+    [
+        (image_files.jpeg(160, 120, 1), "false", 400, "cc0_required"),
+        (image_files.NOT_AN_IMAGE, "true", 415, "unsupported_format"),
+    ],
+    ids=["no-cc0", "not-an-image"],
+)
+def test_refused_anonymous_donation_creates_no_contributor(
+    visitor, file, cc0, status, code, stored_files
+):
+    upload = SimpleUploadedFile("upload.jpg", file, content_type="image/jpeg")
+
+    response = visitor.post(
+        "/api/donations/",
+        {"file": upload, "cc0": cc0},
+        headers={"X-CSRFToken": csrf_token(visitor)},
+    )
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert not Contributor.objects.exists()
+    assert SESSION_KEY not in visitor.session
+    assert not Image.objects.exists()
+    assert stored_files() == []
 
 
 def test_two_anonymous_visitors_get_separate_contributors():

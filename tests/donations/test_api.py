@@ -5,7 +5,12 @@ from django.test import Client
 from contributors.models import Contributor
 from donations.models import Image, ImageStatus
 from tests import image_files
-from tests.factories import ImageFactory, ModeratorFactory
+from tests.factories import (
+    ImageFactory,
+    ModeratorFactory,
+    RegisteredContributorFactory,
+    api_token_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -141,9 +146,37 @@ def test_the_same_photo_twice_is_a_409_pointing_at_the_first(token_client, store
         "code": "duplicate",
         "detail": "This photo is already in the dataset, so nothing new was stored.",
         "image_id": first["id"],
+        "url": first["url"],
     }
     assert Image.objects.count() == 1
     assert stored_files() == files_before
+
+
+def test_duplicate_of_someone_elses_pending_photo_does_not_link_to_it(token_client, api_client):
+    data = image_files.jpeg(seed=57)
+    first = donate(token_client, data).json()
+    other = RegisteredContributorFactory()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(other.user)}")
+
+    response = donate(api_client, data)
+
+    assert response.status_code == 409
+    assert response.json()["image_id"] == first["id"]
+    assert "url" not in response.json()
+
+
+def test_refused_anonymous_upload_creates_no_contributor():
+    client = Client(enforce_csrf_checks=True)
+    client.get("/donate/")
+
+    response = client.post(
+        "/api/donations/",
+        {"file": upload(image_files.NOT_AN_IMAGE), "cc0": "true"},
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    )
+
+    assert response.status_code == 415
+    assert Contributor.objects.count() == 0
 
 
 def test_animated_upload_keeps_the_first_frame_and_reports_it(token_client):

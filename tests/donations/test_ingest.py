@@ -200,3 +200,11 @@ def test_pixel_cap_is_configurable():
     error = rejection(image_files.jpeg(640, 480), max_pixels=100_000)
 
     assert error.code == "too_many_pixels"
+
+
+def test_previews_of_a_rotated_jpeg_are_upright_too():
+    result = process(image_files.jpeg_with_gps(orientation=6, width=1600, height=1200))
+
+    large = Image.open(io.BytesIO(result.thumbnails[1024]))
+    assert (result.width, result.height) == (1200, 1600)
+    assert large.size == (768, 1024)

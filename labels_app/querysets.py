@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.db import models
+
+from .terms import term_normalise
+
+
+class LabelQuerySet(models.QuerySet):
+    def active(self) -> LabelQuerySet:
+        return self.filter(active=True)
+
+
+class LabelTermQuerySet(models.QuerySet):
+    def matching_prefix(self, text: str) -> LabelTermQuerySet:
+        """Terms of active labels starting with the typed text (index-friendly: no LIKE '%x')."""
+        return self.filter(term__startswith=term_normalise(text), label__active=True)
+
+
+class ImageLabelQuerySet(models.QuerySet):
+    def in_queue(self) -> ImageLabelQuerySet:
+        """Open image-labels on public images that need more answers."""
+        return self.filter(in_queue=True)
+
+    def gold(self) -> ImageLabelQuerySet:
+        return self.exclude(gold_answer="").filter(image__status="unlocked")
+
+    def not_seen_by(self, contributor) -> ImageLabelQuerySet:
+        """Without the ones this contributor answered or skipped (NOT EXISTS, index-backed)."""
+        from validations.models import ValidationSkip, Vote
+
+        if contributor is None:
+            return self
+        answered = Vote.objects.filter(image_label=models.OuterRef("pk"), contributor=contributor)
+        skipped = ValidationSkip.objects.filter(
+            image_label=models.OuterRef("pk"), contributor=contributor
+        )
+        return self.filter(~models.Exists(answered), ~models.Exists(skipped))
+
+    def open_for(self, contributor) -> ImageLabelQuerySet:
+        return self.in_queue().not_seen_by(contributor)

@@ -1,0 +1,373 @@
+import math
+import random
+
+import pytest
+
+from contributors.models import TrustLevel
+from donations.models import ImageStatus
+from imagemonkey_site.errors import DomainError
+from labels_app.models import ImageLabelState
+from tests.factories import (
+    ContributorFactory,
+    GoldImageLabelFactory,
+    ImageFactory,
+    ImageLabelFactory,
+    LabelFactory,
+    VoterFactory,
+)
+from validations.models import ValidationSkip, Vote
+from validations.services import (
+    contributor_votes_recount,
+    gold_mark,
+    next_validation_grid,
+    next_validation_task,
+    validation_skip,
+    vote_cast,
+    votes_cast_batch,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def weight_of(correct: int, answered: int) -> float:
+    accuracy = (correct + 1) / (answered + 2)
+    return math.log(accuracy / (1 - accuracy))
+
+
+def test_vote_from_trainee_is_stored_but_not_counted():
+    image_label = ImageLabelFactory()
+
+    result = vote_cast(
+        contributor=ContributorFactory(), image_label_id=image_label.pk, answer="yes"
+    )
+
+    image_label.refresh_from_db()
+    assert result.vote.counted is False
+    assert result.vote.weight == 0
+    assert (image_label.yes_count, image_label.counted_votes, image_label.evidence) == (1, 0, 0)
+    assert image_label.state == ImageLabelState.OPEN
+
+
+def test_vote_from_a_trained_voter_adds_evidence_weighted_by_their_gold_record():
+    image_label = ImageLabelFactory()
+    voter = VoterFactory(gold_answered=10, gold_correct=9)
+
+    vote_cast(contributor=voter, image_label_id=image_label.pk, answer="no")
+
+    image_label.refresh_from_db()
+    assert image_label.evidence == pytest.approx(-weight_of(9, 10))
+    assert image_label.probability == pytest.approx(1 / (1 + math.exp(weight_of(9, 10))))
+    assert image_label.counted_votes == 1
+    assert image_label.no_count == 1
+
+
+def test_agreeing_votes_confirm_an_image_label_and_take_it_out_of_the_queue():
+    image_label = ImageLabelFactory()
+
+    # 9 of 10 gold right: weight log(10/2) ≈ 1.61, so three agreeing votes pass log(99) ≈ 4.6.
+    for _ in range(3):
+        voter = VoterFactory(gold_answered=10, gold_correct=9)
+        vote_cast(contributor=voter, image_label_id=image_label.pk, answer="yes")
+
+    image_label.refresh_from_db()
+    assert image_label.state == ImageLabelState.CONFIRMED
+    assert image_label.probability > 0.99
+    assert image_label.in_queue is False
+
+
+def test_agreeing_no_votes_reject_an_image_label():
+    image_label = ImageLabelFactory()
+
+    for _ in range(3):
+        voter = VoterFactory(gold_answered=10, gold_correct=9)
+        vote_cast(contributor=voter, image_label_id=image_label.pk, answer="no")
+
+    image_label.refresh_from_db()
+    assert image_label.state == ImageLabelState.REJECTED
+    assert image_label.probability < 0.01
+
+
+def test_unsure_adds_no_evidence_but_is_remembered():
+    image_label = ImageLabelFactory()
+    voter = VoterFactory()
+
+    vote_cast(contributor=voter, image_label_id=image_label.pk, answer="unsure")
+
+    image_label.refresh_from_db()
+    assert (image_label.unsure_count, image_label.evidence) == (1, 0)
+    assert next_validation_task(contributor=voter) is None
+
+
+def test_moderator_votes_carry_the_moderator_weight(settings):
+    settings.CONSENSUS_MODERATOR_WEIGHT = 4.0
+    image_label = ImageLabelFactory()
+    moderator = ContributorFactory(trust_level=TrustLevel.MODERATOR)
+
+    vote_cast(contributor=moderator, image_label_id=image_label.pk, answer="yes")
+
+    image_label.refresh_from_db()
+    assert image_label.evidence == pytest.approx(4.0)
+
+
+def test_second_vote_on_the_same_item_is_a_conflict_and_the_first_stands():
+    image_label = ImageLabelFactory()
+    voter = VoterFactory()
+    vote_cast(contributor=voter, image_label_id=image_label.pk, answer="yes")
+
+    with pytest.raises(DomainError) as caught:
+        vote_cast(contributor=voter, image_label_id=image_label.pk, answer="no")
+
+    assert (caught.value.status, caught.value.code) == (409, "already_answered")
+    assert Vote.objects.get().answer == "yes"
+    image_label.refresh_from_db()
+    assert (image_label.yes_count, image_label.no_count) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "code"),
+    [
+        (lambda: 999_999, 404, "not_found"),
+        (lambda: "abc", 404, "not_found"),
+        (lambda: ImageLabelFactory(image=ImageFactory()).pk, 409, "image_not_public"),
+        (lambda: ImageLabelFactory(state=ImageLabelState.REJECTED).pk, 409, "already_decided"),
+    ],
+    ids=["missing", "not-a-number", "pending-image", "rejected-image-label"],
+)
+def test_votes_on_items_that_cannot_take_answers_are_refused(make, status, code):
+    image_label_id = make()
+
+    with pytest.raises(DomainError) as caught:
+        vote_cast(contributor=VoterFactory(), image_label_id=image_label_id, answer="yes")
+
+    assert (caught.value.status, caught.value.code) == (status, code)
+    assert Vote.objects.count() == 0
+
+
+def test_unknown_answer_is_refused():
+    image_label = ImageLabelFactory()
+
+    with pytest.raises(DomainError) as caught:
+        vote_cast(contributor=VoterFactory(), image_label_id=image_label.pk, answer="maybe")
+
+    assert caught.value.message == "Unknown answer 'maybe': use 'yes', 'no' or 'unsure'."
+    assert Vote.objects.count() == 0
+
+
+def test_a_newcomers_first_task_is_gold():
+    ImageLabelFactory()
+    gold = GoldImageLabelFactory()
+
+    assert next_validation_task(contributor=ContributorFactory()) == gold
+    assert next_validation_task(contributor=None) == gold
+
+
+def test_gold_answer_while_training_says_whether_it_was_right():
+    gold = GoldImageLabelFactory(gold_answer="no")
+    trainee = ContributorFactory()
+
+    result = vote_cast(contributor=trainee, image_label_id=gold.pk, answer="yes")
+
+    trainee.refresh_from_db()
+    assert result.feedback == {"correct": False, "expected": "no", "training_passed": False}
+    assert (trainee.gold_answered, trainee.gold_correct) == (1, 0)
+    gold.refresh_from_db()
+    assert gold.state == ImageLabelState.REJECTED  # gold items keep their known answer
+
+
+def test_passing_training_makes_earlier_votes_count(django_capture_on_commit_callbacks):
+    trainee = ContributorFactory()
+    earlier = ImageLabelFactory()
+    vote_cast(contributor=trainee, image_label_id=earlier.pk, answer="yes")
+    golds = [GoldImageLabelFactory() for _ in range(5)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        results = [
+            vote_cast(contributor=trainee, image_label_id=gold.pk, answer="yes") for gold in golds
+        ]
+
+    trainee.refresh_from_db()
+    earlier.refresh_from_db()
+    assert results[-1].feedback["training_passed"] is True
+    assert trainee.votes_counted is True
+    assert trainee.trust_level == TrustLevel.CONTRIBUTOR
+    assert Vote.objects.get(image_label=earlier).counted is True
+    assert earlier.evidence == pytest.approx(weight_of(5, 5))
+
+
+def test_a_voter_below_the_threshold_loses_all_counted_votes_and_it_can_be_undone(
+    django_capture_on_commit_callbacks,
+):
+    voter = VoterFactory(gold_answered=5, gold_correct=5)
+    items = [ImageLabelFactory() for _ in range(3)]
+    for item in items:
+        vote_cast(contributor=voter, image_label_id=item.pk, answer="yes")
+    wrong_gold = [GoldImageLabelFactory(gold_answer="no") for _ in range(6)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for gold in wrong_gold:
+            vote_cast(contributor=voter, image_label_id=gold.pk, answer="yes")
+
+    voter.refresh_from_db()
+    assert voter.votes_counted is False
+    assert voter.trust_level == TrustLevel.NEWCOMER
+    assert Vote.objects.filter(contributor=voter, counted=True).count() == 0
+    for item in items:
+        item.refresh_from_db()
+        assert item.evidence == pytest.approx(0)
+        assert item.counted_votes == 0
+        assert item.yes_count == 1  # the raw answer stays on record
+
+    voter.gold_answered, voter.gold_correct, voter.votes_counted = 30, 29, True
+    voter.save()
+    assert contributor_votes_recount(contributor_id=voter.pk) == 3
+    items[0].refresh_from_db()
+    assert items[0].evidence == pytest.approx(weight_of(29, 30))
+
+
+def test_recount_is_idempotent():
+    voter = VoterFactory()
+    item = ImageLabelFactory()
+    vote_cast(contributor=voter, image_label_id=item.pk, answer="yes")
+
+    assert contributor_votes_recount(contributor_id=voter.pk) == 0
+    item.refresh_from_db()
+    assert item.counted_votes == 1
+
+
+def test_a_locked_trust_level_is_not_changed_by_the_rules(django_capture_on_commit_callbacks):
+    voter = VoterFactory(trust_level=TrustLevel.TRUSTED, trust_level_locked=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for gold in [GoldImageLabelFactory(gold_answer="no") for _ in range(12)]:
+            vote_cast(contributor=voter, image_label_id=gold.pk, answer="yes")
+
+    voter.refresh_from_db()
+    assert voter.trust_level == TrustLevel.TRUSTED
+    assert voter.votes_counted is False  # counting still follows the gold record
+
+
+def test_many_correct_gold_answers_promote_to_trusted(settings):
+    settings.TRUST_TRUSTED_MIN_GOLD = 10
+    voter = VoterFactory(gold_answered=0, gold_correct=0)
+
+    for gold in [GoldImageLabelFactory() for _ in range(12)]:
+        vote_cast(contributor=voter, image_label_id=gold.pk, answer="yes")
+
+    voter.refresh_from_db()
+    assert voter.trust_level == TrustLevel.TRUSTED
+
+
+def test_next_task_never_offers_what_was_answered_or_skipped(settings):
+    settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 0
+    voter = VoterFactory()
+    items = [ImageLabelFactory() for _ in range(3)]
+    vote_cast(contributor=voter, image_label_id=items[0].pk, answer="yes")
+    validation_skip(contributor=voter, image_label_id=items[1].pk)
+
+    offered = {
+        next_validation_task(contributor=voter, rng=random.Random(seed)) for seed in range(20)
+    }
+
+    assert offered == {items[2]}
+    assert ValidationSkip.objects.filter(contributor=voter).count() == 1
+
+
+def test_next_task_favours_items_with_fewest_counted_votes(settings):
+    settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 0
+    busy = ImageLabelFactory()
+    vote_cast(contributor=VoterFactory(), image_label_id=busy.pk, answer="yes")
+    fresh = ImageLabelFactory()
+
+    offered = {
+        next_validation_task(contributor=VoterFactory(), rng=random.Random(s)) for s in range(20)
+    }
+
+    assert offered == {fresh}
+
+
+def test_next_task_can_be_restricted_to_one_label(settings):
+    settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 0
+    dog = LabelFactory(name="dog")
+    ImageLabelFactory(label=LabelFactory(name="cat"))
+    wanted = ImageLabelFactory(label=dog)
+
+    assert next_validation_task(contributor=VoterFactory(), label=dog) == wanted
+
+
+def test_pending_images_are_not_in_the_queue_until_unlocked():
+    from donations.services import image_review
+    from tests.factories import ModeratorFactory
+
+    image = ImageFactory()
+    image_label = ImageLabelFactory(image=image, in_queue=False)
+    voter = VoterFactory()
+    assert next_validation_task(contributor=voter) is None
+
+    image_review(image_ids=[image.pk], decision=ImageStatus.UNLOCKED, reviewer=ModeratorFactory())
+
+    assert next_validation_task(contributor=voter) == image_label
+
+
+def test_next_task_uses_a_bounded_number_of_queries(django_assert_max_num_queries):
+    for _ in range(30):
+        ImageLabelFactory()
+    voter = VoterFactory()
+
+    with django_assert_max_num_queries(4):
+        task = next_validation_task(contributor=voter, rng=random.Random(1))
+        assert task.image.pk and task.label.name
+
+
+def test_gold_mark_takes_an_item_out_of_the_queue_with_its_answer():
+    image_label = ImageLabelFactory()
+
+    gold_mark(image_label=image_label, answer="no")
+
+    assert image_label.is_gold
+    assert (image_label.state, image_label.in_queue) == (ImageLabelState.REJECTED, False)
+
+
+def test_batch_votes_store_all_answers():
+    label = LabelFactory(name="dog")
+    items = [ImageLabelFactory(label=label) for _ in range(3)]
+    voter = VoterFactory()
+
+    results = votes_cast_batch(
+        contributor=voter,
+        answers=[
+            {"image_label": item.pk, "answer": "no" if i == 0 else "yes"}
+            for i, item in enumerate(items)
+        ],
+    )
+
+    assert [r.vote.answer for r in results] == ["no", "yes", "yes"]
+    assert Vote.objects.filter(contributor=voter).count() == 3
+
+
+def test_batch_votes_are_all_or_nothing():
+    good = ImageLabelFactory()
+    voter = VoterFactory()
+
+    with pytest.raises(DomainError) as caught:
+        votes_cast_batch(
+            contributor=voter,
+            answers=[
+                {"image_label": good.pk, "answer": "yes"},
+                {"image_label": 0, "answer": "yes"},
+            ],
+        )
+
+    assert caught.value.message == "Answer 2: There is no such image-label."
+    assert Vote.objects.count() == 0
+
+
+def test_grid_offers_open_items_of_one_label_not_seen_before():
+    dog = LabelFactory(name="dog")
+    items = [ImageLabelFactory(label=dog) for _ in range(5)]
+    ImageLabelFactory(label=LabelFactory(name="cat"))
+    voter = VoterFactory()
+    vote_cast(contributor=voter, image_label_id=items[0].pk, answer="yes")
+
+    grid = next_validation_grid(contributor=voter, label=dog, size=12)
+
+    assert sorted(item.pk for item in grid) == sorted(item.pk for item in items[1:])

@@ -1,0 +1,63 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from donations.api.serializers import ImageSerializer
+from labels_app.api.serializers import LabelSerializer
+from labels_app.models import Answer, ImageLabel
+from validations.models import Vote
+
+
+class ValidationTaskSerializer(serializers.ModelSerializer):
+    """One question: does this image show this label?"""
+
+    image_label = serializers.IntegerField(source="pk", read_only=True)
+    image = ImageSerializer(read_only=True)
+    label = LabelSerializer(read_only=True)
+    question = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImageLabel
+        fields = ["image_label", "image", "label", "question"]
+        read_only_fields = fields
+
+    def get_question(self, image_label) -> str:
+        article = "an" if image_label.label.name[:1] in "aeiou" else "a"
+        if image_label.label.kind == "scene":
+            return f"Does this image show {article} {image_label.label.name} scene?"
+        return f"Does this image show {article} {image_label.label.name}?"
+
+
+class GridSerializer(serializers.Serializer):
+    label = LabelSerializer()
+    tasks = ValidationTaskSerializer(many=True)
+
+
+class VoteInputSerializer(serializers.Serializer):
+    image_label = serializers.IntegerField(help_text="The image_label id of the task")
+    answer = serializers.CharField(help_text="yes, no or unsure")
+
+
+class VoteBatchInputSerializer(serializers.Serializer):
+    votes = VoteInputSerializer(many=True, help_text="Up to 50 answers, all stored or none")
+
+
+class FeedbackSerializer(serializers.Serializer):
+    correct = serializers.BooleanField()
+    expected = serializers.ChoiceField(choices=[Answer.YES, Answer.NO])
+    training_passed = serializers.BooleanField()
+
+
+class VoteSerializer(serializers.ModelSerializer):
+    feedback = serializers.SerializerMethodField(
+        help_text="While training, after a gold item: whether the answer was right."
+    )
+
+    class Meta:
+        model = Vote
+        fields = ["id", "image_label", "answer", "counted", "created_at", "feedback"]
+        read_only_fields = fields
+
+    @extend_schema_field(FeedbackSerializer(allow_null=True))
+    def get_feedback(self, vote):
+        feedback = self.context.get("feedback", {}).get(vote.pk)
+        return FeedbackSerializer(feedback).data if feedback else None

@@ -1,0 +1,150 @@
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contributors.identity import contributor_for_write
+from imagemonkey_site.errors import DomainError
+from imagemonkey_site.ratelimits import rate_limit
+from labels_app.models import Label
+from validations.services import (
+    GRID_SIZE,
+    next_validation_grid,
+    next_validation_task,
+    validation_skip,
+    vote_cast,
+    votes_cast_batch,
+)
+
+from .serializers import (
+    GridSerializer,
+    ValidationTaskSerializer,
+    VoteBatchInputSerializer,
+    VoteInputSerializer,
+    VoteSerializer,
+)
+
+LABEL_PARAMETER = OpenApiParameter("label", str, description="Only questions about this label")
+EXCLUDE_PARAMETER = OpenApiParameter(
+    "exclude", str, description="Comma-separated image_label ids to leave out (for preloading)"
+)
+MAX_EXCLUDE = 5
+
+
+def exclude_from_query(request) -> tuple[int, ...]:
+    raw = request.query_params.get("exclude", "")
+    parts = [part for part in raw.split(",") if part.strip()][: MAX_EXCLUDE + 1]
+    if len(parts) > MAX_EXCLUDE:
+        raise DomainError(f"exclude takes at most {MAX_EXCLUDE} ids.", code="invalid_exclude")
+    try:
+        return tuple(int(part) for part in parts)
+    except ValueError:
+        raise DomainError("exclude must be comma-separated ids.", code="invalid_exclude") from None
+
+
+def label_from_query(request, *, required: bool = False) -> Label | None:
+    name = request.query_params.get("label", "").strip()
+    if not name:
+        if required:
+            raise DomainError("Choose a label with ?label=<name>.", code="label_required")
+        return None
+    label = Label.objects.active().filter(name=name[:64].lower()).first()
+    if label is None:
+        raise DomainError(f"There is no label named {name[:64]!r}.", code="unknown_label")
+    return label
+
+
+def votes_response(results, request):
+    feedback = {result.vote.pk: result.feedback for result in results if result.feedback}
+    votes = [result.vote for result in results]
+    return VoteSerializer(votes, many=True, context={"request": request, "feedback": feedback}).data
+
+
+class NextValidationTask(APIView):
+    """The next question for you; never one you answered or skipped."""
+
+    @extend_schema(
+        parameters=[LABEL_PARAMETER, EXCLUDE_PARAMETER],
+        responses={200: ValidationTaskSerializer, 204: OpenApiResponse(description="Nothing left")},
+    )
+    def get(self, request):
+        task = next_validation_task(
+            contributor=request.contributor,
+            label=label_from_query(request),
+            exclude=exclude_from_query(request),
+        )
+        if task is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(ValidationTaskSerializer(task, context={"request": request}).data)
+
+
+class ValidationGrid(APIView):
+    """Up to 12 questions about one label at once (grid mode)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("label", str, required=True),
+            OpenApiParameter("size", int, description=f"1–{GRID_SIZE * 2}"),
+        ],
+        responses=GridSerializer,
+    )
+    def get(self, request):
+        label = label_from_query(request, required=True)
+        try:
+            size = int(request.query_params.get("size", GRID_SIZE))
+        except ValueError:
+            size = 0
+        if not 1 <= size <= GRID_SIZE * 2:
+            raise DomainError(f"size must be between 1 and {GRID_SIZE * 2}.", code="invalid_size")
+        tasks = next_validation_grid(contributor=request.contributor, label=label, size=size)
+        return Response(
+            GridSerializer({"label": label, "tasks": tasks}, context={"request": request}).data
+        )
+
+
+class VoteCreate(APIView):
+    """Answer one question: yes, no or unsure."""
+
+    @extend_schema(
+        request=VoteInputSerializer,
+        responses={
+            201: VoteSerializer,
+            404: OpenApiResponse(description="No such image-label"),
+            409: OpenApiResponse(description="Already answered, decided, or image not public"),
+            429: OpenApiResponse(description="Rate limit reached; see Retry-After"),
+        },
+    )
+    def post(self, request):
+        serializer = VoteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rate_limit(request, "vote")
+        result = vote_cast(
+            contributor=contributor_for_write(request),
+            image_label_id=serializer.validated_data["image_label"],
+            answer=serializer.validated_data["answer"],
+        )
+        return Response(votes_response([result], request)[0], status=status.HTTP_201_CREATED)
+
+
+class VoteBatchCreate(APIView):
+    """Answer many questions at once (grid mode): all answers are stored, or none."""
+
+    @extend_schema(request=VoteBatchInputSerializer, responses={201: VoteSerializer(many=True)})
+    def post(self, request):
+        serializer = VoteBatchInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rate_limit(request, "vote")
+        results = votes_cast_batch(
+            contributor=contributor_for_write(request),
+            answers=serializer.validated_data["votes"],
+        )
+        return Response(votes_response(results, request), status=status.HTTP_201_CREATED)
+
+
+class ValidationSkipCreate(APIView):
+    """Pass on a question; it is not offered to you again."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, pk):
+        validation_skip(contributor=contributor_for_write(request), image_label_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)

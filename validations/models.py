@@ -1,0 +1,62 @@
+from django.db import models
+from django.utils import timezone
+
+from labels_app.models import Answer
+
+
+class Vote(models.Model):
+    """One contributor's answer about one image-label. Never deleted: reverts flip `counted`."""
+
+    image_label = models.ForeignKey(
+        "labels_app.ImageLabel", on_delete=models.CASCADE, related_name="votes"
+    )
+    contributor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.PROTECT, related_name="votes"
+    )
+    answer = models.CharField(max_length=8, choices=Answer.choices)
+    counted = models.BooleanField(default=False)
+    weight = models.FloatField(
+        default=0.0, help_text="Evidence this vote adds while counted (0 when not counted)."
+    )
+    on_gold = models.BooleanField(default=False, help_text="An answer to a gold item.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contributor", "image_label"], name="vote_once_per_image_label"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(answer__in=Answer.values), name="vote_answer_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(counted=True) | models.Q(weight=0),
+                name="vote_weight_only_when_counted",
+            ),
+        ]
+        indexes = [models.Index(fields=["contributor", "counted"], name="vote_contributor")]
+
+    def __str__(self) -> str:
+        return f"{self.contributor_id}: {self.answer} on {self.image_label_id}"
+
+
+class ValidationSkip(models.Model):
+    """The contributor chose not to answer; the item is not offered to them again."""
+
+    image_label = models.ForeignKey(
+        "labels_app.ImageLabel", on_delete=models.CASCADE, related_name="skips"
+    )
+    contributor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.CASCADE, related_name="validation_skips"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contributor", "image_label"], name="validation_skip_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contributor_id} skipped {self.image_label_id}"

@@ -1,0 +1,438 @@
+import math
+import random
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Abs, Exp, Least
+from django.utils import timezone
+
+from contributors.models import Contributor, TrustLevel
+from contributors.trust import fails_gold_checks, passes_training, wilson_bounds
+from donations.models import ImageStatus
+from imagemonkey_site.errors import DomainError
+from labels_app.models import Answer, ImageLabel, ImageLabelState, Label
+
+from .models import ValidationSkip, Vote
+
+MAX_BATCH_VOTES = 50
+GRID_SIZE = 12
+SIGN = {Answer.YES: 1, Answer.NO: -1, Answer.UNSURE: 0}
+
+
+def decisive_evidence() -> float:
+    """Log-odds at which an image-label counts as decided (from the decisive probability)."""
+    probability = settings.CONSENSUS_DECISIVE_PROBABILITY
+    return math.log(probability / (1 - probability))
+
+
+# --- Consensus -------------------------------------------------------------------------------
+
+
+def consensus_apply(
+    *,
+    image_label_id: int,
+    image_public: bool,
+    evidence_delta: float = 0.0,
+    counted_delta: int = 0,
+    raw_answer: str | None = None,
+) -> None:
+    """Add evidence (and optionally a raw answer) to an image-label in one UPDATE statement.
+
+    Every derived column is computed by the database from the row's current values, so
+    concurrent votes never lose an update and no lock is held between read and write.
+    SQL evaluates the right-hand sides against the old row, hence the shifted thresholds.
+    """
+    decisive = decisive_evidence()
+    new_evidence = F("evidence") + evidence_delta
+    new_counted = F("counted_votes") + counted_delta
+    undecided = Q(evidence__gt=-decisive - evidence_delta, evidence__lt=decisive - evidence_delta)
+    changes = {
+        "evidence": new_evidence,
+        "counted_votes": new_counted,
+        "probability": 1.0 / (1.0 + Exp(-new_evidence)),
+        "state": Case(
+            When(evidence__gte=decisive - evidence_delta, then=Value(ImageLabelState.CONFIRMED)),
+            When(evidence__lte=-decisive - evidence_delta, then=Value(ImageLabelState.REJECTED)),
+            default=Value(ImageLabelState.OPEN),
+        ),
+        "in_queue": Case(When(undecided, then=Value(image_public)), default=Value(False)),
+        # Fewest counted votes and least evidence first; the random fraction spreads voters.
+        "sort_key": Least(new_counted, 10) + Abs(new_evidence) + F("random_key"),
+    }
+    if raw_answer is not None:
+        changes[f"{raw_answer}_count"] = F(f"{raw_answer}_count") + 1
+    ImageLabel.objects.filter(pk=image_label_id, gold_answer="").update(**changes)
+
+
+# --- Training and trust ----------------------------------------------------------------------
+
+
+def gold_rate(contributor: Contributor | None) -> float:
+    """Share of tasks that are gold: high while training, decaying with experience."""
+    if contributor is None or contributor.in_training:
+        return settings.GOLD_RATE_TRAINING
+    if contributor.trust_level == TrustLevel.MODERATOR:
+        return 0.0
+    decay = settings.GOLD_RATE_DECAY_VOTES / max(
+        settings.GOLD_RATE_DECAY_VOTES, contributor.votes_cast
+    )
+    return max(settings.GOLD_RATE_FLOOR, settings.GOLD_RATE_AFTER_TRAINING * decay)
+
+
+def _counts_votes(contributor: Contributor) -> bool:
+    return contributor.votes_counted or contributor.trust_level == TrustLevel.MODERATOR
+
+
+def training_evaluate(*, contributor_id: int) -> Contributor:
+    """Apply the training and trust rules after a gold answer; recount votes when counting flips."""
+    contributor = Contributor.objects.select_for_update().get(pk=contributor_id)
+    correct, answered = contributor.gold_correct, contributor.gold_answered
+    z = settings.TRAINING_CONFIDENCE_Z
+    bound = settings.TRAINING_ACCURACY_BOUND
+    changed: list[str] = []
+    if not contributor.votes_counted and passes_training(
+        correct=correct,
+        answered=answered,
+        min_answered=settings.TRAINING_MIN_GOLD,
+        bound=bound,
+        z=z,
+    ):
+        contributor.votes_counted = True
+        changed.append("votes_counted")
+        if contributor.training_passed_at is None:
+            contributor.training_passed_at = timezone.now()
+            changed.append("training_passed_at")
+    elif contributor.votes_counted and fails_gold_checks(
+        correct=correct, answered=answered, bound=bound, z=z
+    ):
+        contributor.votes_counted = False
+        changed.append("votes_counted")
+
+    if not contributor.trust_level_locked and contributor.trust_level != TrustLevel.MODERATOR:
+        level = TrustLevel.NEWCOMER
+        if contributor.votes_counted:
+            level = TrustLevel.CONTRIBUTOR
+            trusted_bound = settings.TRUST_TRUSTED_ACCURACY_BOUND
+            if (
+                answered >= settings.TRUST_TRUSTED_MIN_GOLD
+                and wilson_bounds(correct, answered, z)[0] >= trusted_bound
+            ):
+                level = TrustLevel.TRUSTED
+        if level != contributor.trust_level:
+            contributor.trust_level = level
+            changed.append("trust_level")
+    if changed:
+        contributor.save(update_fields=changed)
+    if "votes_counted" in changed:
+        from .tasks import recount_contributor_votes  # tasks.py imports this module
+
+        transaction.on_commit(
+            lambda: recount_contributor_votes.enqueue(contributor_id=contributor.pk)
+        )
+    return contributor
+
+
+def contributor_votes_recount(*, contributor_id: int) -> int:
+    """Make every non-gold vote of a contributor counted or not, as their standing says.
+
+    Retroactive and reversible: nothing is deleted, each vote flips once (a conditional UPDATE
+    makes a repeated or concurrent run harmless) and its evidence is added or taken back.
+    Returns the number of votes flipped.
+    """
+    contributor = Contributor.objects.get(pk=contributor_id)
+    counting = _counts_votes(contributor)
+    weight = contributor.vote_weight() if counting else 0.0
+    flipped = 0
+    pending = (
+        Vote.objects.filter(contributor_id=contributor_id, on_gold=False)
+        .exclude(counted=counting)
+        .values_list("pk", flat=True)
+    )
+    for vote_id in list(pending.iterator()):
+        with transaction.atomic():
+            vote = (
+                Vote.objects.select_for_update()
+                .select_related("image_label__image")
+                .filter(pk=vote_id, counted=not counting)
+                .first()
+            )
+            if vote is None:
+                continue
+            sign = SIGN[vote.answer]
+            delta = sign * weight if counting else -sign * vote.weight
+            Vote.objects.filter(pk=vote.pk).update(counted=counting, weight=weight)
+            consensus_apply(
+                image_label_id=vote.image_label_id,
+                image_public=vote.image_label.image.status == ImageStatus.UNLOCKED,
+                evidence_delta=delta,
+                counted_delta=1 if counting else -1,
+            )
+            flipped += 1
+    return flipped
+
+
+@transaction.atomic
+def contributor_trust_set(*, contributor: Contributor, level: int, locked: bool) -> Contributor:
+    """A moderator's override of a trust level (and its lock); recounts votes if that changes
+    whether this contributor's answers count."""
+    counted_before = _counts_votes(contributor)
+    contributor.trust_level = level
+    contributor.trust_level_locked = locked
+    contributor.save(update_fields=["trust_level", "trust_level_locked"])
+    if _counts_votes(contributor) != counted_before:
+        from .tasks import recount_contributor_votes  # tasks.py imports this module
+
+        transaction.on_commit(
+            lambda: recount_contributor_votes.enqueue(contributor_id=contributor.pk)
+        )
+    return contributor
+
+
+@transaction.atomic
+def gold_mark(*, image_label: ImageLabel, answer: str) -> ImageLabel:
+    """Make an image-label a gold item with a known answer (moderators, from the admin)."""
+    if answer not in (Answer.YES, Answer.NO):
+        raise DomainError("A gold answer is 'yes' or 'no'.", code="invalid_answer")
+    decided = ImageLabelState.CONFIRMED if answer == Answer.YES else ImageLabelState.REJECTED
+    ImageLabel.objects.filter(pk=image_label.pk).update(
+        gold_answer=answer,
+        state=decided,
+        probability=1.0 if answer == Answer.YES else 0.0,
+        in_queue=False,
+    )
+    image_label.refresh_from_db()
+    return image_label
+
+
+# --- Voting ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    vote: Vote
+    # Only while training and only for gold items: was the answer right, and what is right.
+    feedback: dict | None = None
+
+
+def _answer(value) -> str:
+    if value not in Answer.values:
+        raise DomainError(
+            f"Unknown answer {str(value)[:20]!r}: use 'yes', 'no' or 'unsure'.",
+            code="invalid_answer",
+        )
+    return value
+
+
+def _votable(image_label_id) -> ImageLabel:
+    try:
+        image_label = (
+            ImageLabel.objects.select_related("image", "label")
+            .filter(pk=int(image_label_id))
+            .first()
+        )
+    except (TypeError, ValueError):
+        image_label = None
+    if image_label is None:
+        raise DomainError("There is no such image-label.", code="not_found", status=404)
+    if image_label.image.status != ImageStatus.UNLOCKED:
+        raise DomainError(
+            "This image is not public, so its labels cannot be validated.",
+            code="image_not_public",
+            status=409,
+        )
+    if not image_label.is_gold and image_label.state != ImageLabelState.OPEN:
+        raise DomainError(
+            f"This label was already decided ({image_label.state}) and takes no more answers.",
+            code="already_decided",
+            status=409,
+        )
+    return image_label
+
+
+def _record(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> VoteResult:
+    counting = _counts_votes(contributor) and not image_label.is_gold
+    weight = contributor.vote_weight() if counting else 0.0
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                image_label=image_label,
+                contributor=contributor,
+                answer=answer,
+                counted=counting,
+                weight=weight,
+                on_gold=image_label.is_gold,
+            )
+    except IntegrityError:
+        raise DomainError(
+            "You already answered this one; your first answer stands.",
+            code="already_answered",
+            status=409,
+        ) from None
+    Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + 1)
+    feedback = None
+    if image_label.is_gold:
+        if answer != Answer.UNSURE:
+            correct = answer == image_label.gold_answer
+            Contributor.objects.filter(pk=contributor.pk).update(
+                gold_answered=F("gold_answered") + 1,
+                gold_correct=F("gold_correct") + int(correct),
+            )
+            was_training = contributor.in_training
+            updated = training_evaluate(contributor_id=contributor.pk)
+            if was_training:
+                feedback = {
+                    "correct": correct,
+                    "expected": image_label.gold_answer,
+                    "training_passed": not updated.in_training,
+                }
+    else:
+        consensus_apply(
+            image_label_id=image_label.pk,
+            image_public=True,
+            evidence_delta=SIGN[answer] * weight,
+            counted_delta=int(counting),
+            raw_answer=answer,
+        )
+    return VoteResult(vote=vote, feedback=feedback)
+
+
+@transaction.atomic
+def vote_cast(*, contributor: Contributor, image_label_id: int, answer: str) -> VoteResult:
+    """Record one answer; it counts toward consensus once the voter has passed training."""
+    answer = _answer(answer)
+    image_label = _votable(image_label_id)
+    return _record(contributor=contributor, image_label=image_label, answer=answer)
+
+
+@transaction.atomic
+def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[VoteResult]:
+    """Record many answers at once (grid mode): all are checked first, then all are stored."""
+    if not answers:
+        raise DomainError("Send at least one answer.", code="no_votes")
+    if len(answers) > MAX_BATCH_VOTES:
+        raise DomainError(f"At most {MAX_BATCH_VOTES} answers at once.", code="too_many")
+    checked = []
+    seen = set()
+    for index, item in enumerate(answers):
+        try:
+            image_label = _votable(item.get("image_label"))
+            answer = _answer(item.get("answer"))
+        except DomainError as error:
+            raise DomainError(
+                f"Answer {index + 1}: {error.message}", code=error.code, status=error.status
+            ) from None
+        if image_label.pk in seen:
+            raise DomainError(
+                f"Answer {index + 1}: the same image-label appears twice.", code="duplicate"
+            )
+        seen.add(image_label.pk)
+        checked.append((image_label, answer))
+    already = set(
+        Vote.objects.filter(contributor=contributor, image_label__in=seen).values_list(
+            "image_label_id", flat=True
+        )
+    )
+    if already:
+        raise DomainError(
+            f"You already answered {len(already)} of these; nothing was stored.",
+            code="already_answered",
+            status=409,
+        )
+    return [_record(contributor=contributor, image_label=il, answer=a) for il, a in checked]
+
+
+def validation_skip(*, contributor: Contributor, image_label_id: int) -> None:
+    """Remember that the contributor passed on this item; it is not offered to them again."""
+    try:
+        image_label = ImageLabel.objects.filter(pk=int(image_label_id)).first()
+    except (TypeError, ValueError):
+        image_label = None
+    if image_label is None:
+        raise DomainError("There is no such image-label.", code="not_found", status=404)
+    ValidationSkip.objects.get_or_create(contributor=contributor, image_label=image_label)
+
+
+# --- Next task -------------------------------------------------------------------------------
+
+
+def _next_gold(
+    *, contributor: Contributor | None, label: Label | None, exclude: tuple, rng
+) -> ImageLabel | None:
+    gold = (
+        ImageLabel.objects.gold()
+        .not_seen_by(contributor)
+        .exclude(pk__in=exclude)
+        .select_related("image", "label")
+    )
+    if label is not None:
+        gold = gold.filter(label=label)
+    start = rng.random()
+    return (
+        gold.filter(random_key__gte=start).order_by("random_key").first()
+        or gold.order_by("random_key").first()
+    )
+
+
+def _next_in_queue(
+    *, contributor: Contributor | None, label: Label | None, exclude: tuple, rng
+) -> ImageLabel | None:
+    queue = ImageLabel.objects.in_queue()
+    if label is not None:
+        queue = queue.filter(label=label)
+    lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
+    if lowest is None:
+        return None
+    # Start at a random point inside the most-needed rank, then fall back to the whole queue.
+    rank = math.floor(lowest)
+    start = rank + rng.random()
+    candidates = (
+        queue.not_seen_by(contributor).exclude(pk__in=exclude).select_related("image", "label")
+    )
+    return (
+        candidates.filter(sort_key__gte=start, sort_key__lt=rank + 1).order_by("sort_key").first()
+        or candidates.order_by("sort_key").first()
+    )
+
+
+def next_validation_task(
+    *,
+    contributor: Contributor | None,
+    label: Label | None = None,
+    exclude: tuple[int, ...] = (),
+    rng=random,
+) -> ImageLabel | None:
+    """The next image-label to ask this contributor about (never one they answered or skipped).
+
+    Newcomers start with gold items and keep getting them often; later a decaying share of
+    hidden gold keeps checking. Otherwise the most-needed open item, via index range scans.
+    `exclude` lets a page preload the task after the one on screen.
+    """
+    first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
+    if first_task or rng.random() < gold_rate(contributor):
+        task = _next_gold(contributor=contributor, label=label, exclude=exclude, rng=rng)
+        if task is not None:
+            return task
+    return _next_in_queue(contributor=contributor, label=label, exclude=exclude, rng=rng)
+
+
+def next_validation_grid(
+    *, contributor: Contributor | None, label: Label, size: int = GRID_SIZE, rng=random
+) -> list[ImageLabel]:
+    """Up to `size` open image-labels of one label for the grid, most-needed first."""
+    queue = ImageLabel.objects.open_for(contributor).filter(label=label)
+    lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
+    if lowest is None:
+        return []
+    start = math.floor(lowest) + rng.random()
+    rows = list(
+        queue.filter(sort_key__gte=start)
+        .select_related("image", "label")
+        .order_by("sort_key")[:size]
+    )
+    if len(rows) < size:
+        seen = {row.pk for row in rows}
+        more = queue.exclude(pk__in=seen).select_related("image", "label").order_by("sort_key")
+        rows += list(more[: size - len(rows)])
+    return rows
