@@ -20,9 +20,6 @@ class ApiTokenForm(forms.ModelForm):
         fields = ["name"]
         labels = {"name": "Token name"}
         help_texts = {"name": "What the token is for, e.g. “bulk upload script”."}
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the token a name so you can recognise it later.")
-        return name
+        error_messages = {
+            "name": {"required": "Give the token a name so you can recognise it later."}
+        }

@@ -23,6 +23,15 @@ def contributor_of_request(request: HttpRequest) -> Contributor | None:
     return Contributor.objects.filter(pk=contributor_id, user__isnull=True).first()
 
 
+def refuse_if_banned(contributor: Contributor | None) -> None:
+    if contributor is not None and contributor.is_banned:
+        raise DomainError(
+            f"This account is suspended until {contributor.banned_until:%Y-%m-%d %H:%M} UTC.",
+            code="banned",
+            status=403,
+        )
+
+
 def contributor_for_write(request: HttpRequest) -> Contributor:
     """The contributor a write is recorded under, created at the first contribution.
 
@@ -37,12 +46,7 @@ def contributor_for_write(request: HttpRequest) -> Contributor:
             contributor = Contributor.objects.create()
             request.session[SESSION_KEY] = contributor.pk
         request.contributor = contributor
-    if contributor.is_banned:
-        raise DomainError(
-            f"This account is suspended until {contributor.banned_until:%Y-%m-%d %H:%M} UTC.",
-            code="banned",
-            status=403,
-        )
+    refuse_if_banned(contributor)
     return contributor
 
 

@@ -24,10 +24,15 @@ def contributor_merge(*, source: Contributor, target: Contributor) -> Contributo
             continue
         _repoint(relation.related_model, relation.field.name, source=source, target=target)
     Contributor.objects.filter(pk=target.pk).update(points=F("points") + source.points)
+    if source.banned_until and (
+        not target.banned_until or source.banned_until > target.banned_until
+    ):
+        # A ban follows the person: logging in must not be a way around it.
+        Contributor.objects.filter(pk=target.pk).update(banned_until=source.banned_until)
     source.merged_into = target
     source.points = 0
     source.save(update_fields=["merged_into", "points"])
-    target.refresh_from_db(fields=["points"])
+    target.refresh_from_db(fields=["points", "banned_until"])
     return target
 
 

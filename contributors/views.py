@@ -62,7 +62,6 @@ class ProfileView(LoginRequiredMixin, TemplateView):
             contributor=contributor,
             donation_count=Image.objects.donated_by(contributor).count(),
             tokens=self.request.user.api_tokens.all(),
-            new_token=self.request.session.pop("new_api_token", None),
             **kwargs,
         )
 
@@ -71,9 +70,9 @@ class ProfileView(LoginRequiredMixin, TemplateView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(token_form=form), status=400)
         token, key = api_token_create(user=request.user, name=form.cleaned_data["name"])
-        # Shown once, on the next page only; the database keeps just a digest.
-        request.session["new_api_token"] = {"id": token.pk, "name": token.name, "key": key}
-        return redirect("profile")
+        # Shown once, in this response only: neither the database nor the session keeps it.
+        new_token = {"id": token.pk, "name": token.name, "key": key}
+        return self.render_to_response(self.get_context_data(new_token=new_token), status=201)
 
 
 class ApiTokenRevokeView(LoginRequiredMixin, View):

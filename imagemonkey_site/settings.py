@@ -5,6 +5,7 @@ cache and channel layer); environment variables switch each part to its scaled c
 DATABASE_URL (PostgreSQL), REDIS_URL (cache + channel layer), S3_BUCKET (object storage).
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -22,10 +23,15 @@ DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
 def _embedded_secret_key() -> str:
     """A per-installation random key, so no secret is ever committed or shared between sites."""
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        # Created private and exclusively: two processes starting at once agree on one key.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
@@ -109,7 +115,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    # Under ASGI each request may run on a different thread, so Django's persistent connections
+    # pile up; keep them off by default and pool outside (pgbouncer) when needed.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -127,7 +135,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # A separate Redis database keeps a cache clear from dropping live groups.
+                "hosts": [env.str("CHANNEL_LAYER_REDIS_URL", default=REDIS_URL)],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="imagemonkey"),
             },
         }

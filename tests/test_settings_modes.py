@@ -206,14 +206,6 @@ def test_secret_key_from_environment_wins_over_a_generated_one(settings_in, data
     assert (data_dir / "secret_key").read_text().strip() == generated
 
 
-@pytest.mark.xfail(
-    reason=(
-        "settings.py only creates DATA_DIR inside _embedded_secret_key(); with SECRET_KEY set "
-        "the SQLite file's folder is never made and connecting fails"
-    ),
-    raises=AssertionError,
-    strict=True,
-)
 def test_embedded_database_opens_in_a_new_data_dir_when_secret_key_is_given(python_in, data_dir):
     result = python_in(OPEN_DATABASE, SECRET_KEY="from-the-environment-" + "x" * 40)
 

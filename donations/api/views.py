@@ -5,7 +5,7 @@ from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from contributors.identity import contributor_for_write
+from contributors.identity import contributor_for_write, refuse_if_banned
 from donations.ingest import upload_read
 from donations.models import Image
 from donations.services import image_donate
@@ -68,6 +68,7 @@ class DonationCreate(generics.GenericAPIView):
         },
     )
     def post(self, request):
+        refuse_if_banned(request.contributor)  # before any costly decoding
         rate_limit(request, "donation")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

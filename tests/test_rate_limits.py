@@ -1,0 +1,237 @@
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from contributors.models import TrustLevel
+from labels_app.models import ImageLabel
+from tests.factories import (
+    ImageFactory,
+    ImageLabelFactory,
+    LabelFactory,
+    UserFactory,
+    VoterFactory,
+    api_token_for,
+)
+from validations.models import Vote
+
+pytestmark = pytest.mark.django_db
+
+LIMITS = {
+    "vote": {"minute": [2, 3, 4, None], "day": [100, 100, 100, None]},
+    "label": {"minute": [1, 1, 1, None], "day": [100, 100, 100, None]},
+    "donation": {"minute": [1, 1, 1, None], "day": [100, 100, 100, None]},
+    "signup": {"minute": [2, 2, 2, 2], "day": [20, 20, 20, 20]},
+    "login": {"minute": [2, 2, 2, 2], "day": [20, 20, 20, 20]},
+}
+
+
+@pytest.fixture(autouse=True)
+def small_limits(settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.RATE_LIMITS = LIMITS
+    settings.RATE_LIMIT_NETWORK_MULTIPLIER = 10
+
+
+def voter_client(api_client_factory, **voter_fields):
+    voter_fields.setdefault("trust_level", TrustLevel.NEWCOMER)  # the strictest limits
+    voter = VoterFactory(user=UserFactory(), **voter_fields)
+    client = api_client_factory()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(voter.user)}")
+    return client
+
+
+@pytest.fixture
+def make_client():
+    from rest_framework.test import APIClient
+
+    return APIClient
+
+
+def vote(client, image_label, **extra):
+    return client.post(
+        "/api/votes/", {"image_label": image_label.pk, "answer": "yes"}, format="json", **extra
+    )
+
+
+def test_votes_over_the_limit_get_a_429_with_retry_after_and_nothing_stored(make_client):
+    client = voter_client(make_client)
+    items = [ImageLabelFactory() for _ in range(3)]
+
+    statuses = [vote(client, item).status_code for item in items]
+    refused = vote(client, ImageLabelFactory())
+
+    assert statuses == [201, 201, 429]
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert "at most 2 in a minute" in refused.json()["detail"]
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert Vote.objects.count() == 2
+
+
+def test_trusted_voters_get_higher_limits(make_client):
+    client = voter_client(make_client, trust_level=TrustLevel.TRUSTED)
+
+    statuses = [vote(client, ImageLabelFactory()).status_code for _ in range(5)]
+
+    assert statuses == [201, 201, 201, 201, 429]
+
+
+def test_moderators_are_not_limited(make_client):
+    client = voter_client(make_client, trust_level=TrustLevel.MODERATOR)
+
+    statuses = {vote(client, ImageLabelFactory()).status_code for _ in range(6)}
+
+    assert statuses == {201}
+
+
+def test_a_network_limit_covers_everyone_behind_one_address(make_client, settings):
+    settings.RATE_LIMIT_NETWORK_MULTIPLIER = 1
+    first, second = voter_client(make_client), voter_client(make_client)
+
+    assert [vote(first, ImageLabelFactory()).status_code for _ in range(2)] == [201, 201]
+    refused = vote(second, ImageLabelFactory())
+
+    assert refused.status_code == 429
+    assert "from your network" in refused.json()["detail"]
+
+
+def test_ipv6_addresses_in_one_64_network_share_a_limit(make_client, settings):
+    settings.RATE_LIMIT_NETWORK_MULTIPLIER = 1
+    clients = [voter_client(make_client) for _ in range(3)]
+
+    same_64 = [
+        vote(clients[0], ImageLabelFactory(), REMOTE_ADDR="2001:db8:1:2::1").status_code,
+        vote(clients[1], ImageLabelFactory(), REMOTE_ADDR="2001:db8:1:2:ffff::9").status_code,
+        vote(clients[1], ImageLabelFactory(), REMOTE_ADDR="2001:db8:1:2::7").status_code,
+    ]
+    other_64 = vote(clients[2], ImageLabelFactory(), REMOTE_ADDR="2001:db8:1:3::1").status_code
+
+    assert same_64 == [201, 201, 429]
+    assert other_64 == 201
+
+
+def test_labelling_page_shows_a_friendly_429_page(client):
+    LabelFactory(name="dog")
+    images = [ImageFactory(status="unlocked") for _ in range(2)]
+
+    client.post("/label/", {"image": str(images[0].pk), "labels": "dog"})
+    response = client.post("/label/", {"image": str(images[1].pk), "labels": "dog"})
+
+    assert response.status_code == 429
+    assert "Too many label requests from you" in response.content.decode()
+    assert response["Retry-After"]
+    assert ImageLabel.objects.count() == 1
+
+
+def test_login_attempts_are_limited_per_network(client):
+    UserFactory(username="alice")
+
+    statuses = [
+        client.post("/accounts/login/", {"username": "alice", "password": "wrong"}).status_code
+        for _ in range(21)
+    ]
+
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL", "").startswith("postgres")),
+    reason="needs REDIS_URL and a PostgreSQL DATABASE_URL: two server processes share rate "
+    "counters through Redis and rows through the database",
+)
+def test_login_limit_holds_across_two_server_processes():
+    """Requests alternate between two Daphne processes; the shared limit stops them together."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_of_test_db(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "RATELIMIT_ENABLE": "true",
+        "TASKS_BACKEND": "django_tasks.backends.dummy.DummyBackend",
+    }
+    ports = [_free_port(), _free_port()]
+    servers = [
+        subprocess.Popen(  # noqa: S603 - fixed arguments, local test servers
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "imagemonkey_site.asgi:application",
+            ],
+            cwd=Path(django_settings.BASE_DIR),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        for port, server in zip(ports, servers, strict=True):
+            _wait_until_serving(port, server)
+        login_limit = django_settings.RATE_LIMITS["login"]["minute"][0]
+        allowed = login_limit * django_settings.RATE_LIMIT_NETWORK_MULTIPLIER
+        statuses = [_failed_login(ports[attempt % 2]) for attempt in range(allowed + 4)]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+    assert statuses[:allowed] == [200] * allowed
+    assert set(statuses[allowed:]) == {429}
+
+
+def _database_url_of_test_db() -> str:
+    params = connection.settings_dict
+    user, host = params["USER"] or "postgres", params["HOST"] or "127.0.0.1"
+    return f"postgres://{user}@{host}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+def _failed_login(port: int) -> int:
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"http://127.0.0.1:{port}/accounts/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = f"csrfmiddlewaretoken={token}&username=nobody&password=wrong".encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/accounts/login/",
+        data=body,
+        headers={"Referer": f"http://127.0.0.1:{port}/accounts/login/"},
+    )
+    try:
+        return opener.open(request, timeout=10).status
+    except urllib.error.HTTPError as error:
+        return error.code

@@ -1,0 +1,346 @@
+import pytest
+from django.test import Client
+
+from contributors.models import Contributor
+from labels_app.models import ImageLabel, ImageLabelState, LabelSuggestion
+from tests.factories import (
+    ContributorFactory,
+    GoldImageLabelFactory,
+    ImageFactory,
+    ImageLabelFactory,
+    LabelFactory,
+    UserFactory,
+    VoterFactory,
+    api_token_for,
+)
+from validations.models import ValidationSkip, Vote
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def voter_client(api_client):
+    voter = VoterFactory(user=UserFactory())
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(voter.user)}")
+    api_client.contributor = voter
+    return api_client
+
+
+@pytest.fixture
+def no_hidden_gold(settings):
+    settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 0
+
+
+def test_next_task_describes_the_question(voter_client, no_hidden_gold):
+    image_label = ImageLabelFactory(label=LabelFactory(name="owl"))
+
+    body = voter_client.get("/api/validations/next/").json()
+
+    assert body["image_label"] == image_label.pk
+    assert body["question"] == "Does this image show an owl?"
+    assert body["label"]["name"] == "owl"
+    assert body["image"]["preview_url"].endswith(f"/images/{image_label.image_id}/file/large")
+
+
+def test_next_task_is_204_when_nothing_is_left(voter_client):
+    assert voter_client.get("/api/validations/next/").status_code == 204
+
+
+def test_next_task_can_exclude_the_one_on_screen_for_preloading(voter_client, no_hidden_gold):
+    first, second = ImageLabelFactory(), ImageLabelFactory()
+
+    body = voter_client.get("/api/validations/next/", {"exclude": str(first.pk)}).json()
+    other = voter_client.get("/api/validations/next/", {"exclude": str(second.pk)}).json()
+
+    assert body["image_label"] == second.pk
+    assert other["image_label"] == first.pk
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [({"label": "no-such-label"}, "unknown_label"), ({"exclude": "1,x"}, "invalid_exclude")],
+)
+def test_next_task_refuses_bad_parameters(voter_client, query, code):
+    response = voter_client.get("/api/validations/next/", query)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+
+
+def test_vote_is_stored_and_counted_for_a_trained_voter(voter_client):
+    image_label = ImageLabelFactory()
+
+    response = voter_client.post(
+        "/api/votes/", {"image_label": image_label.pk, "answer": "yes"}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["counted"] is True
+    assert response.json()["feedback"] is None
+    image_label.refresh_from_db()
+    assert image_label.yes_count == 1
+
+
+@pytest.mark.parametrize(
+    ("make_id", "status", "code", "detail"),
+    [
+        (lambda: 123456789, 404, "not_found", "There is no such image-label."),
+        (
+            lambda: ImageLabelFactory(image=ImageFactory(), in_queue=False).pk,
+            409,
+            "image_not_public",
+            "This image is not public",
+        ),
+        (
+            lambda: ImageLabelFactory(state=ImageLabelState.REJECTED, in_queue=False).pk,
+            409,
+            "already_decided",
+            "already decided (rejected)",
+        ),
+    ],
+    ids=["non-existent", "pending-image", "rejected"],
+)
+def test_votes_on_unavailable_image_labels_are_refused(voter_client, make_id, status, code, detail):
+    response = voter_client.post(
+        "/api/votes/", {"image_label": make_id(), "answer": "yes"}, format="json"
+    )
+
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert detail in response.json()["detail"]
+    assert Vote.objects.count() == 0
+
+
+def test_second_vote_is_a_409_and_the_first_is_unchanged(voter_client):
+    image_label = ImageLabelFactory()
+    voter_client.post(
+        "/api/votes/", {"image_label": image_label.pk, "answer": "yes"}, format="json"
+    )
+
+    response = voter_client.post(
+        "/api/votes/", {"image_label": image_label.pk, "answer": "no"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == "You already answered this one; your first answer stands."
+    assert list(Vote.objects.values_list("answer", flat=True)) == ["yes"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"image_label": 1, "answer": "maybe"}, None),
+        ({"answer": "yes"}, "image_label"),
+        ({"image_label": "one", "answer": "yes"}, "image_label"),
+    ],
+)
+def test_malformed_votes_are_refused(voter_client, payload, field):
+    ImageLabelFactory()
+
+    response = voter_client.post("/api/votes/", payload, format="json")
+
+    assert response.status_code == 400
+    if field:
+        assert field in response.json()["fields"]
+    else:
+        assert response.json()["code"] in ("invalid_answer", "not_found")
+    assert Vote.objects.count() == 0
+
+
+def test_unknown_answer_names_the_allowed_values(voter_client):
+    image_label = ImageLabelFactory()
+
+    response = voter_client.post(
+        "/api/votes/", {"image_label": image_label.pk, "answer": "maybe"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Unknown answer 'maybe': use 'yes', 'no' or 'unsure'."
+
+
+def test_training_feedback_comes_with_gold_answers(api_client):
+    gold = GoldImageLabelFactory(gold_answer="no")
+    client = Client(enforce_csrf_checks=True)
+    client.get("/validate/")
+
+    response = client.post(
+        "/api/votes/",
+        {"image_label": gold.pk, "answer": "no"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    )
+
+    assert response.status_code == 201
+    assert response.json()["feedback"] == {
+        "correct": True,
+        "expected": "no",
+        "training_passed": False,
+    }
+
+
+def test_anonymous_cross_site_vote_without_csrf_is_refused():
+    image_label = ImageLabelFactory()
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(
+        "/api/votes/",
+        {"image_label": image_label.pk, "answer": "yes"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    assert Vote.objects.count() == 0
+    assert Contributor.objects.count() == 1  # only the image-label's author
+
+
+def test_banned_contributor_cannot_vote(voter_client):
+    from django.utils import timezone
+
+    voter_client.contributor.banned_until = timezone.now() + timezone.timedelta(days=1)
+    voter_client.contributor.save()
+    image_label = ImageLabelFactory()
+
+    response = voter_client.post(
+        "/api/votes/", {"image_label": image_label.pk, "answer": "yes"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "banned"
+    assert Vote.objects.count() == 0
+
+
+def test_batch_votes_from_the_grid(voter_client):
+    dog = LabelFactory(name="dog")
+    items = [ImageLabelFactory(label=dog) for _ in range(3)]
+
+    grid = voter_client.get("/api/validations/grid/", {"label": "dog"}).json()
+    response = voter_client.post(
+        "/api/votes/batch/",
+        {"votes": [{"image_label": t["image_label"], "answer": "yes"} for t in grid["tasks"]]},
+        format="json",
+    )
+
+    assert sorted(t["image_label"] for t in grid["tasks"]) == sorted(i.pk for i in items)
+    assert response.status_code == 201
+    assert len(response.json()) == 3
+
+
+def test_batch_with_one_bad_answer_stores_nothing(voter_client):
+    item = ImageLabelFactory()
+
+    response = voter_client.post(
+        "/api/votes/batch/",
+        {
+            "votes": [
+                {"image_label": item.pk, "answer": "yes"},
+                {"image_label": item.pk, "answer": "no"},
+            ]
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Answer 2: the same image-label appears twice."
+    assert Vote.objects.count() == 0
+
+
+def test_grid_needs_a_known_label(voter_client):
+    assert voter_client.get("/api/validations/grid/").json()["code"] == "label_required"
+    assert voter_client.get("/api/validations/grid/", {"label": "x", "size": 1}).status_code == 400
+    LabelFactory(name="dog")
+    assert (
+        voter_client.get("/api/validations/grid/", {"label": "dog", "size": 99}).status_code == 400
+    )
+
+
+def test_skip_removes_the_item_from_this_contributors_queue(voter_client, no_hidden_gold):
+    item = ImageLabelFactory()
+
+    assert voter_client.post(f"/api/validations/{item.pk}/skip/").status_code == 204
+    assert ValidationSkip.objects.filter(image_label=item).count() == 1
+    assert voter_client.get("/api/validations/next/").status_code == 204
+
+
+def test_label_search_matches_names_plurals_and_aliases(api_client):
+    LabelFactory(name="dog", plural="dogs")
+    LabelFactory(name="door", plural="doors")
+
+    names = [m["name"] for m in api_client.get("/api/labels/", {"q": "Do"}).json()]
+
+    assert names == ["dog", "door"]
+    assert api_client.get("/api/labels/", {"q": ""}).json() == []
+
+
+def test_adding_labels_through_the_api(voter_client):
+    LabelFactory(name="dog")
+    image = ImageFactory(status="unlocked")
+
+    response = voter_client.post(
+        f"/api/images/{image.pk}/labels/", {"labels": ["dog", "<b>gnome</b>"]}, format="json"
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert [il["label"] for il in body["added"]] == ["dog"]
+    assert [s["text"] for s in body["suggested"]] == ["<b>gnome</b>"]
+
+
+def test_a_10k_character_label_is_refused_with_the_cap(voter_client):
+    image = ImageFactory(status="unlocked")
+
+    response = voter_client.post(
+        f"/api/images/{image.pk}/labels/", {"labels": ["x" * 10_000]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "label_too_long"
+    assert "at most 64 characters" in response.json()["detail"]
+    assert LabelSuggestion.objects.count() == ImageLabel.objects.count() == 0
+
+
+def test_labels_cannot_be_added_to_someone_elses_pending_image(voter_client):
+    image = ImageFactory()
+
+    response = voter_client.post(
+        f"/api/images/{image.pk}/labels/", {"labels": ["dog"]}, format="json"
+    )
+
+    assert response.status_code == 404
+
+
+def test_image_label_list_reports_consensus_for_public_images(api_client):
+    public = ImageLabelFactory(probability=0.97)
+    ImageLabelFactory(image=ImageFactory(), in_queue=False)
+
+    results = api_client.get("/api/image-labels/", {"min_probability": 0.9}).json()["results"]
+
+    assert [r["id"] for r in results] == [public.pk]
+
+
+def test_labelling_task_and_skip(voter_client):
+    image = ImageFactory(status="unlocked")
+
+    task = voter_client.get("/api/labelling/next/").json()
+    skip = voter_client.post(f"/api/images/{image.pk}/labelling-skip/")
+
+    assert task["image"]["id"] == str(image.pk)
+    assert skip.status_code == 204
+    assert voter_client.get("/api/labelling/next/").status_code == 204
+
+
+def test_first_anonymous_vote_creates_one_contributor(api_client):
+    gold = GoldImageLabelFactory()
+    before = Contributor.objects.count()
+    client = Client(enforce_csrf_checks=True)
+    client.get("/validate/")
+
+    client.post(
+        "/api/votes/",
+        {"image_label": gold.pk, "answer": "yes"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    )
+
+    assert Contributor.objects.count() == before + 1
+    assert ContributorFactory._meta.model.objects.last().votes.count() == 1
