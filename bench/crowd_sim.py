@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import os
 import platform
 import random
@@ -227,11 +228,7 @@ def crowd_create(args: argparse.Namespace, adversarial: float, rng: random.Rando
             )
         )
     ImageLabel.objects.bulk_create(rows, batch_size=2000)
-    ids = list(
-        ImageLabel.objects.filter(label=label)
-        .order_by("image__sha256")
-        .values_list("pk", flat=True)
-    )
+    ids = list(ImageLabel.objects.filter(label=label).order_by("pk").values_list("pk", flat=True))
     rng.shuffle(ids)
     item_ids, gold_ids = ids[: args.labels], ids[args.labels :]
     truth = {pk: Answer.YES if rng.random() < args.yes_share else Answer.NO for pk in ids}
@@ -242,7 +239,10 @@ def crowd_create(args: argparse.Namespace, adversarial: float, rng: random.Rando
     created = Contributor.objects.bulk_create([Contributor() for _ in kinds])
     if any(contributor.pk is None for contributor in created):  # backends without RETURNING
         created = list(Contributor.objects.exclude(pk=donor.pk).order_by("-pk")[: len(kinds)])
-    voters = [Voter(pk=contributor.pk, kind=kind) for contributor, kind in zip(created, kinds)]
+    voters = [
+        Voter(pk=contributor.pk, kind=kind)
+        for contributor, kind in zip(created, kinds, strict=True)
+    ]
     return Crowd(
         label_id=label.pk,
         donor_id=donor.pk,
@@ -426,8 +426,9 @@ def wrong_decisions_explain(crowd: Crowd, rows: list[tuple]) -> list[str]:
     )
     lines.append(f"wrong items with a careless voter's counted wrong vote: {with_careless}")
     weights = [w for item in wrong for _k, a, w in counted[item] if a != crowd.truth[item]]
+    mean = sum(weights) / len(weights)
     lines.append(
-        f"weight of wrong-way counted votes on wrong items: mean {sum(weights) / len(weights):.2f}, "
+        f"weight of wrong-way counted votes on wrong items: mean {mean:.2f}, "
         f"min {min(weights):.2f}, max {max(weights):.2f}"
     )
     return lines
@@ -619,6 +620,8 @@ def main() -> None:
 
         from labels_app.models import ImageLabel
 
+        # The immediate backend logs two lines per recount; they would bury the report.
+        logging.getLogger("django_tasks").setLevel(logging.WARNING)
         call_command("migrate", verbosity=0, interactive=False)
         if ImageLabel.objects.exists():
             raise SystemExit(

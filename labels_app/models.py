@@ -182,6 +182,14 @@ class ImageLabel(models.Model):
     def is_gold(self) -> bool:
         return self.gold_answer != ""
 
+    @property
+    def question(self) -> str:
+        name = self.label.name
+        article = "an" if name[:1] in "aeiou" else "a"
+        if self.label.kind == LabelKind.SCENE:
+            return f"Does this image show {article} {name} scene?"
+        return f"Does this image show {article} {name}?"
+
 
 class SuggestionState(models.TextChoices):
     OPEN = "open", "Open"

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
@@ -17,7 +18,7 @@ def _chosen_image(request, image_id):
         return None
     try:
         image = visible_images(request).filter(pk=image_id).first()
-    except ValueError:  # not a UUID
+    except ValidationError:  # not a UUID
         image = None
     if image is None:
         raise Http404("No such image.")

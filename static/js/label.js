@@ -52,6 +52,8 @@
   }
 
   function closeOptions() {
+    request += 1;  // a search still in flight must not reopen the list
+    window.clearTimeout(timer);
     options.hidden = true;
     options.textContent = "";
     input.setAttribute("aria-expanded", "false");

@@ -21,8 +21,6 @@
     return { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken };
   }
 
-  function articleFor(name) { return /^[aeiou]/.test(name) ? "an" : "a"; }
-
   async function fetchNext(excludeId) {
     const separator = root.dataset.nextUrl.indexOf("?") === -1 ? "?" : "&";
     const url = root.dataset.nextUrl + separator + "exclude=" + encodeURIComponent(excludeId);
@@ -52,12 +50,8 @@
     image.src = task.image.preview_url;
     image.width = task.image.width;
     image.height = task.image.height;
-    image.alt = "Is there " + articleFor(task.label.name) + " " + task.label.name + " in this image?";
-    question.textContent = "";
-    question.append("Does this image show " + articleFor(task.label.name) + " ");
-    const strong = document.createElement("strong");
-    strong.textContent = task.label.name;
-    question.append(strong, "?");
+    image.alt = task.question;
+    question.textContent = task.question;
     description.textContent = task.label.description;
   }
 

@@ -148,7 +148,7 @@ def test_passed_voter_answers_with_keys_without_page_loads_and_the_votes_count(p
     expect(page.locator("#question")).to_have_text(f"Does this image show a {first.label.name}?")
 
     page.keyboard.press("y")
-    expect(page.locator("#question strong")).to_have_text(second.label.name)
+    expect(page.locator("#question")).to_have_text(f"Does this image show a {second.label.name}?")
     expect(page.locator("#image-label-id")).to_have_value(str(second.pk))
 
     page.keyboard.press("n")
@@ -254,7 +254,7 @@ def test_phone_voter_taps_yes_and_gets_the_next_question(phone_page):
     second = cat if first == dog else dog
 
     phone_page.locator(".vote-yes").tap()
-    expect(phone_page.locator("#question strong")).to_have_text(second.label.name)
+    expect(phone_page.locator("#question")).to_contain_text(second.label.name)
     expect(phone_page.locator("#image-label-id")).to_have_value(str(second.pk))
 
     vote = Vote.objects.get()

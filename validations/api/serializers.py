@@ -13,18 +13,12 @@ class ValidationTaskSerializer(serializers.ModelSerializer):
     image_label = serializers.IntegerField(source="pk", read_only=True)
     image = ImageSerializer(read_only=True)
     label = LabelSerializer(read_only=True)
-    question = serializers.SerializerMethodField()
+    question = serializers.CharField(read_only=True)
 
     class Meta:
         model = ImageLabel
         fields = ["image_label", "image", "label", "question"]
         read_only_fields = fields
-
-    def get_question(self, image_label) -> str:
-        article = "an" if image_label.label.name[:1] in "aeiou" else "a"
-        if image_label.label.kind == "scene":
-            return f"Does this image show {article} {image_label.label.name} scene?"
-        return f"Does this image show {article} {image_label.label.name}?"
 
 
 class GridSerializer(serializers.Serializer):

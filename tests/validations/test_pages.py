@@ -1,0 +1,195 @@
+import pytest
+from django.contrib.auth.models import Permission
+
+from labels_app.models import ImageLabel, LabelSuggestion
+from tests.factories import (
+    ContributorFactory,
+    GoldImageLabelFactory,
+    ImageFactory,
+    ImageLabelFactory,
+    LabelFactory,
+    ModeratorFactory,
+    VoterFactory,
+)
+from validations.models import ValidationSkip, Vote
+
+pytestmark = pytest.mark.django_db
+
+
+def as_contributor(client, contributor):
+    session = client.session
+    session["contributor_id"] = contributor.pk
+    session.save()
+
+
+@pytest.fixture
+def voter(client, settings):
+    settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 0
+    voter = VoterFactory()
+    as_contributor(client, voter)
+    return voter
+
+
+def test_validate_page_asks_about_the_next_item(client, voter):
+    image_label = ImageLabelFactory(label=LabelFactory(name="dog"))
+
+    html = client.get("/validate/").content.decode()
+
+    assert "Does this image show a dog?" in html
+    assert f'value="{image_label.pk}"' in html
+    assert "js/validate.js" in html
+
+
+def test_validate_form_works_without_javascript(client, voter):
+    image_label = ImageLabelFactory()
+
+    response = client.post("/validate/", {"image_label": image_label.pk, "answer": "no"})
+
+    assert response.status_code == 302
+    assert Vote.objects.get(contributor=voter).answer == "no"
+    assert "Nothing to validate right now" in client.get("/validate/").content.decode()
+
+
+def test_validate_form_skip(client, voter):
+    image_label = ImageLabelFactory()
+
+    client.post("/validate/", {"image_label": image_label.pk, "skip": "1"})
+
+    assert ValidationSkip.objects.filter(contributor=voter, image_label=image_label).exists()
+
+
+def test_training_feedback_shows_on_the_page(client, settings):
+    settings.GOLD_RATE_TRAINING = 1.0
+    gold = GoldImageLabelFactory(gold_answer="no")
+
+    client.get("/validate/")
+    client.post("/validate/", {"image_label": gold.pk, "answer": "yes"})
+    html = client.get("/validate/").content.decode()
+
+    assert "Not quite — the right answer was “no”." in html
+    assert "You are in training" in html
+
+
+def test_a_refused_vote_is_a_message_not_an_error_page(client, voter):
+    image_label = ImageLabelFactory()
+    client.post("/validate/", {"image_label": image_label.pk, "answer": "yes"})
+
+    response = client.post(
+        "/validate/", {"image_label": image_label.pk, "answer": "yes"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "You already answered this one; your first answer stands." in response.content.decode()
+    assert Vote.objects.count() == 1
+
+
+def test_grid_page_and_submission(client, voter):
+    dog = LabelFactory(name="dog")
+    items = [ImageLabelFactory(label=dog) for _ in range(4)]
+
+    html = client.get("/validate/grid/", {"label": "dog"}).content.decode()
+    response = client.post(
+        "/validate/grid/?label=dog",
+        {"label": "dog", "image_label": [i.pk for i in items], "not_shown": [items[1].pk]},
+        follow=True,
+    )
+
+    assert html.count('name="not_shown"') == 4
+    assert "Thank you! 4 answers saved." in response.content.decode()
+    answers = dict(Vote.objects.values_list("image_label_id", "answer"))
+    assert answers == {
+        items[0].pk: "yes",
+        items[1].pk: "no",
+        items[2].pk: "yes",
+        items[3].pk: "yes",
+    }
+
+
+def test_label_page_adds_labels_and_suggestions_without_javascript(client):
+    LabelFactory(name="dog")
+    image = ImageFactory(status="unlocked")
+
+    response = client.post(
+        "/label/", {"image": str(image.pk), "labels": "dog, <script>alert(1)</script>"}, follow=True
+    )
+
+    html = response.content.decode()
+    assert "Added: dog." in html
+    assert "noted as suggestions: &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" not in html
+    assert ImageLabel.objects.get().label.name == "dog"
+    assert LabelSuggestion.objects.get().text == "<script>alert(1)</script>"
+
+
+def test_label_page_refuses_an_overlong_label_with_a_message(client):
+    image = ImageFactory(status="unlocked")
+
+    response = client.post("/label/", {"image": str(image.pk), "labels": "y" * 500}, follow=True)
+
+    assert "A label is at most 64 characters" in response.content.decode()
+    assert LabelSuggestion.objects.count() == 0
+
+
+def test_donor_can_label_their_pending_image_from_the_page(client):
+    donor = ContributorFactory()
+    image = ImageFactory(donor=donor)
+    LabelFactory(name="dog")
+    as_contributor(client, donor)
+
+    page = client.get("/label/", {"image": str(image.pk)})
+    client.post("/label/", {"image": str(image.pk), "labels": "dog"})
+
+    assert page.status_code == 200
+    assert ImageLabel.objects.get().image == image
+
+
+def test_someone_elses_pending_image_cannot_be_opened_for_labelling(client):
+    image = ImageFactory()
+
+    assert client.get("/label/", {"image": str(image.pk)}).status_code == 404
+    assert client.get("/label/", {"image": "not-a-uuid"}).status_code == 404
+
+
+def test_profile_shows_the_voters_trust(client):
+    voter = VoterFactory(user=ModeratorFactory(username="val"), gold_answered=12, gold_correct=11)
+    client.force_login(voter.user)
+
+    html = client.get("/accounts/profile/").content.decode()
+
+    assert "Contributor" in html
+    assert "11 right of 12" in html
+    assert "count toward consensus" in html
+
+
+def test_moderators_mark_gold_and_accept_suggestions_in_the_admin(client):
+    moderator = ModeratorFactory()
+    moderator.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=[
+                "change_imagelabel",
+                "change_labelsuggestion",
+                "view_imagelabel",
+                "view_labelsuggestion",
+            ]
+        )
+    )
+    client.force_login(moderator)
+    items = [ImageLabelFactory() for _ in range(2)]
+    image = ImageFactory(status="unlocked")
+    client.post("/label/", {"image": str(image.pk), "labels": "garden gnome"})
+
+    client.post(
+        "/admin/labels_app/imagelabel/",
+        {"action": "mark_gold_no", "_selected_action": [i.pk for i in items]},
+    )
+    client.post(
+        "/admin/labels_app/labelsuggestion/",
+        {"action": "accept_selected", "_selected_action": [LabelSuggestion.objects.get().pk]},
+    )
+
+    assert set(
+        ImageLabel.objects.filter(pk__in=[i.pk for i in items]).values_list(
+            "gold_answer", flat=True
+        )
+    ) == {"no"}
+    assert ImageLabel.objects.get(image=image).label.name == "garden gnome"
