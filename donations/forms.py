@@ -1,6 +1,9 @@
 from django import forms
 from django.conf import settings
 
+from imagemonkey_site.errors import DomainError
+from labels_app.services import label_texts_clean
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -24,6 +27,12 @@ class DonationForm(forms.Form):
         ),
         error_messages={"required": "Choose at least one photo to donate."},
     )
+    labels = forms.CharField(
+        required=False,
+        max_length=1300,
+        label="What is in these photos? (optional)",
+        help_text="Comma-separated, e.g. “dog, park, tree”; others will check them.",
+    )
     cc0 = forms.BooleanField(
         label=(
             "I took these photos (or own their rights) and dedicate them to the public domain "
@@ -33,6 +42,15 @@ class DonationForm(forms.Form):
             "required": "Please confirm the CC0 public-domain dedication to donate photos."
         },
     )
+
+    def clean_labels(self):
+        texts = [text for text in self.cleaned_data["labels"].split(",") if text.strip()]
+        if not texts:
+            return []
+        try:
+            return label_texts_clean(texts)
+        except DomainError as error:
+            raise forms.ValidationError(error.message) from None
 
     def clean_files(self):
         files = self.cleaned_data["files"]

@@ -65,6 +65,19 @@ class ProcessedImage:
     def phash_bands(self) -> tuple[int, int, int, int]:
         return phash_bands(self.phash)
 
+    def image_fields(self) -> dict:
+        """The Image model's fields that describe these pixels."""
+        return {
+            "media_type": self.media_type,
+            "byte_size": len(self.content),
+            "width": self.width,
+            "height": self.height,
+            "original_format": self.original_format,
+            "sha256": self.sha256,
+            "phash": self.phash,
+            **{f"phash_band{i}": band for i, band in enumerate(self.phash_bands)},
+        }
+
 
 def phash_bands(phash: str) -> tuple[int, int, int, int]:
     return tuple(int(phash[i : i + 4], 16) for i in range(0, 16, 4))  # type: ignore[return-value]

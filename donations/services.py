@@ -14,6 +14,7 @@ from contributors.models import Contributor
 from imagemonkey_site.errors import DomainError
 from imagemonkey_site.live import totals_announce
 from labels_app.models import ImageLabel, ImageLabelState
+from labels_app.services import label_texts_clean, labels_add
 
 from .ingest import ProcessedImage, image_process, phash_distance
 from .models import Image, ImageStatus
@@ -37,9 +38,14 @@ def _duplicate_error(existing: Image) -> DomainError:
 
 
 def image_donate(
-    *, donor: Contributor | Callable[[], Contributor], data: bytes, cc0_confirmed: bool
+    *,
+    donor: Contributor | Callable[[], Contributor],
+    data: bytes,
+    cc0_confirmed: bool,
+    labels: list[str] | tuple[str, ...] = (),
 ) -> Donation:
-    """Run an upload through the ingest pipeline and store it as a pending image.
+    """Run an upload through the ingest pipeline and store it as a pending image, with the
+    labels its donor gave (they join the validation queue once the image is unlocked).
 
     `donor` may be a callable, called only once the upload is accepted, so a refused upload
     creates no contributor. Files are written before the row is committed and removed again if
@@ -50,6 +56,8 @@ def image_donate(
             "Please confirm that you own this photo and dedicate it to the public domain (CC0).",
             code="cc0_required",
         )
+    if labels:
+        labels = label_texts_clean(list(labels))
     processed = image_process(
         data=data,
         max_bytes=settings.DONATION_MAX_BYTES,
@@ -64,23 +72,18 @@ def image_donate(
     if callable(donor):
         donor = donor()
     image_id = uuid.uuid4()
-    stored = _store_files(image_id=image_id, processed=processed)
+    stored = image_files_store(image_id=image_id, processed=processed)
     try:
         with transaction.atomic():
             image = Image.objects.create(
                 id=image_id,
                 donor=donor,
                 cc0_confirmed=True,
-                media_type=processed.media_type,
-                byte_size=len(processed.content),
-                width=processed.width,
-                height=processed.height,
-                original_format=processed.original_format,
-                sha256=processed.sha256,
-                phash=processed.phash,
-                **{f"phash_band{i}": band for i, band in enumerate(processed.phash_bands)},
+                **processed.image_fields(),
                 **stored,
             )
+            if labels:
+                labels_add(contributor=donor, image=image, texts=labels)
             transaction.on_commit(lambda: _after_donation(image.pk))
     except IntegrityError:
         _delete_files(stored.values())
@@ -95,7 +98,8 @@ def image_donate(
     return Donation(image=image, notes=processed.notes)
 
 
-def _store_files(*, image_id: uuid.UUID, processed: ProcessedImage) -> dict[str, str]:
+def image_files_store(*, image_id: uuid.UUID, processed: ProcessedImage) -> dict[str, str]:
+    """Write the image and its previews to media storage; returns the Image file fields."""
     folder = image_id.hex[:2]
     small, large = sorted(processed.thumbnails)
     wanted = {

@@ -48,16 +48,17 @@ class DonateView(DomainErrorPageMixin, FormView):
     def form_valid(self, form):
         # Resolved at the first accepted file: refused uploads create no contributor.
         donor = lambda: contributor_for_write(self.request)  # noqa: E731
-        results = [self._donate_one(donor, upload) for upload in form.cleaned_data["files"]]
+        labels = form.cleaned_data["labels"]
+        results = [self._donate_one(donor, upload, labels) for upload in form.cleaned_data["files"]]
         return self.render_to_response(
             self.get_context_data(form=self.form_class(), results=results)
         )
 
-    def _donate_one(self, donor, upload) -> FileResult:
+    def _donate_one(self, donor, upload, labels) -> FileResult:
         try:
             rate_limit(self.request, "donation")
             data = upload_read(upload, max_bytes=settings.DONATION_MAX_BYTES)
-            donation = image_donate(donor=donor, data=data, cc0_confirmed=True)
+            donation = image_donate(donor=donor, data=data, cc0_confirmed=True, labels=labels)
         except DomainError as error:
             duplicate = None
             if error.code == "duplicate":

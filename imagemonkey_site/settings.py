@@ -158,6 +158,7 @@ RATE_LIMIT_NETWORK_MULTIPLIER = env.int("RATE_LIMIT_NETWORK_MULTIPLIER", default
 RATE_LIMITS = {
     "vote": {"minute": [30, 60, 120, None], "day": [1000, 5000, 20000, None]},
     "label": {"minute": [20, 40, 80, None], "day": [500, 3000, 10000, None]},
+    "annotation": {"minute": [10, 30, 60, None], "day": [500, 3000, 10000, None]},
     "donation": {"minute": [10, 20, 60, None], "day": [200, 1000, 5000, None]},
     "signup": {"minute": [3, 3, 3, 3], "day": [20, 20, 20, 20]},
     "login": {"minute": [10, 10, 10, 10], "day": [200, 200, 200, 200]},
@@ -242,6 +243,13 @@ CONSENSUS_MAX_VOTE_WEIGHT = env.float("CONSENSUS_MAX_VOTE_WEIGHT", default=3.0)
 CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=3.0)
 # An image-label is decided once its probability reaches this (or 1 minus it for "no").
 CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
+
+# --- Annotation tasks --------------------------------------------------------------------
+ANNOTATION_LEASE_SECONDS = env.int("ANNOTATION_LEASE_SECONDS", default=300)
+# After this many "not annotatable" marks (too small, too many instances) a task retires.
+ANNOTATION_RETIRE_AFTER = env.int("ANNOTATION_RETIRE_AFTER", default=3)
+# Largest JSON body accepted (an annotation with 100 polygons of 500 points fits easily).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

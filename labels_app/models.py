@@ -141,6 +141,9 @@ class ImageLabel(models.Model):
     # a priority rank (fewest votes, least evidence first) plus a random fraction, so voters
     # starting at a random point spread out within the most-needed rank.
     in_queue = models.BooleanField(default=False)
+    # The annotation queue: confirmed object labels on public images without an annotation.
+    needs_annotation = models.BooleanField(default=False)
+    not_annotatable_marks = models.PositiveIntegerField(default=0)
     random_key = models.FloatField(default=random_key, editable=False)
     sort_key = models.FloatField(default=0.0)
 
@@ -173,6 +176,11 @@ class ImageLabel(models.Model):
                 name="image_label_gold",
             ),
             models.Index(fields=["label", "state"], name="image_label_label_state"),
+            models.Index(
+                fields=["random_key"],
+                condition=models.Q(needs_annotation=True),
+                name="image_label_annotation_queue",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -142,7 +142,8 @@ class LabellingResult:
     suggested: list[LabelSuggestion] = field(default_factory=list)
 
 
-def _clean_label_texts(texts: list[str]) -> list[str]:
+def label_texts_clean(texts: list[str]) -> list[str]:
+    """The label words, trimmed; a DomainError names the first unusable one."""
     if not texts:
         raise DomainError("Add at least one label.", code="no_labels")
     if len(texts) > MAX_LABELS_PER_REQUEST:
@@ -208,7 +209,7 @@ def labels_add(*, contributor: Contributor, image: Image, texts: list[str]) -> L
     _labellable(image, contributor)
     result = LabellingResult()
     seen: set[str] = set()
-    for text in _clean_label_texts(texts):
+    for text in label_texts_clean(texts):
         normal = term_normalise(text)
         if normal in seen:
             continue

@@ -1,14 +1,13 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from contributors.models import Contributor, TrustLevel
 from contributors.services import api_token_create
 from donations.ingest import image_process
 from donations.models import Image, ImageStatus
+from donations.services import image_files_store
 from labels_app.models import (
     Answer,
     ImageLabel,
@@ -78,27 +77,9 @@ class ImageFactory(factory.django.DjangoModelFactory):
             jpeg_quality=85,
             thumbnail_sizes=(64, 128),
         )
-        image = model_class(
-            media_type=processed.media_type,
-            byte_size=len(processed.content),
-            width=processed.width,
-            height=processed.height,
-            original_format=processed.original_format,
-            sha256=processed.sha256,
-            phash=processed.phash,
-            **{f"phash_band{i}": band for i, band in enumerate(processed.phash_bands)},
-            **kwargs,
-        )
-        folder = image.pk.hex[:2]
-        image.file = default_storage.save(
-            f"images/{folder}/{image.pk}.jpg", ContentFile(processed.content)
-        )
-        image.thumbnail_small = default_storage.save(
-            f"thumbnails/{folder}/{image.pk}-64.webp", ContentFile(processed.thumbnails[64])
-        )
-        image.thumbnail_large = default_storage.save(
-            f"thumbnails/{folder}/{image.pk}-128.webp", ContentFile(processed.thumbnails[128])
-        )
+        image = model_class(**processed.image_fields(), **kwargs)
+        for field_name, name in image_files_store(image_id=image.pk, processed=processed).items():
+            setattr(image, field_name, name)
         image.save()
         return image
 
@@ -162,3 +143,12 @@ class VoterFactory(ContributorFactory):
     votes_counted = True
     trust_level = TrustLevel.CONTRIBUTOR
     training_passed_at = factory.LazyFunction(timezone.now)
+
+
+class AnnotationTaskFactory(ImageLabelFactory):
+    """A confirmed object label waiting for an outline."""
+
+    state = ImageLabelState.CONFIRMED
+    in_queue = False
+    needs_annotation = True
+    probability = 0.995

@@ -12,7 +12,7 @@ from contributors.models import Contributor, TrustLevel
 from contributors.trust import fails_gold_checks, passes_training, wilson_bounds
 from donations.models import ImageStatus
 from imagemonkey_site.errors import DomainError
-from labels_app.models import Answer, ImageLabel, ImageLabelState, Label
+from labels_app.models import Answer, ImageLabel, ImageLabelState, Label, LabelKind
 
 from .models import ValidationSkip, Vote
 
@@ -34,6 +34,7 @@ def consensus_apply(
     *,
     image_label_id: int,
     image_public: bool,
+    annotatable: bool = False,
     evidence_delta: float = 0.0,
     counted_delta: int = 0,
     raw_answer: str | None = None,
@@ -58,6 +59,15 @@ def consensus_apply(
             default=Value(ImageLabelState.OPEN),
         ),
         "in_queue": Case(When(undecided, then=Value(image_public)), default=Value(False)),
+        # Confirmed objects on public images wait to be outlined, unless retired as too hard.
+        "needs_annotation": Case(
+            When(
+                Q(evidence__gte=decisive - evidence_delta)
+                & Q(not_annotatable_marks__lt=settings.ANNOTATION_RETIRE_AFTER),
+                then=Value(annotatable and image_public),
+            ),
+            default=Value(False),
+        ),
         # Fewest counted votes and least evidence first; the random fraction spreads voters.
         "sort_key": Least(new_counted, 10) + Abs(new_evidence) + F("random_key"),
     }
@@ -154,7 +164,7 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
         with transaction.atomic():
             vote = (
                 Vote.objects.select_for_update()
-                .select_related("image_label__image")
+                .select_related("image_label__image", "image_label__label")
                 .filter(pk=vote_id, counted=not counting)
                 .first()
             )
@@ -166,6 +176,7 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
             consensus_apply(
                 image_label_id=vote.image_label_id,
                 image_public=vote.image_label.image.status == ImageStatus.UNLOCKED,
+                annotatable=vote.image_label.label.kind == LabelKind.OBJECT,
                 evidence_delta=delta,
                 counted_delta=1 if counting else -1,
             )
@@ -201,6 +212,9 @@ def gold_mark(*, image_label: ImageLabel, answer: str) -> ImageLabel:
         state=decided,
         probability=1.0 if answer == Answer.YES else 0.0,
         in_queue=False,
+        needs_annotation=answer == Answer.YES
+        and image_label.label.kind == LabelKind.OBJECT
+        and image_label.image.status == ImageStatus.UNLOCKED,
     )
     image_label.refresh_from_db()
     return image_label
@@ -251,7 +265,8 @@ def _votable(image_label_id) -> ImageLabel:
     return image_label
 
 
-def _record(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> VoteResult:
+def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> VoteResult:
+    """Store an answer and apply it; callers check first that the item takes answers."""
     counting = _counts_votes(contributor) and not image_label.is_gold
     weight = contributor.vote_weight() if counting else 0.0
     try:
@@ -291,6 +306,7 @@ def _record(*, contributor: Contributor, image_label: ImageLabel, answer: str) -
         consensus_apply(
             image_label_id=image_label.pk,
             image_public=True,
+            annotatable=image_label.label.kind == LabelKind.OBJECT,
             evidence_delta=SIGN[answer] * weight,
             counted_delta=int(counting),
             raw_answer=answer,
@@ -303,7 +319,7 @@ def vote_cast(*, contributor: Contributor, image_label_id: int, answer: str) -> 
     """Record one answer; it counts toward consensus once the voter has passed training."""
     answer = _answer(answer)
     image_label = _votable(image_label_id)
-    return _record(contributor=contributor, image_label=image_label, answer=answer)
+    return record_answer(contributor=contributor, image_label=image_label, answer=answer)
 
 
 @transaction.atomic
@@ -340,7 +356,7 @@ def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[V
             code="already_answered",
             status=409,
         )
-    return [_record(contributor=contributor, image_label=il, answer=a) for il, a in checked]
+    return [record_answer(contributor=contributor, image_label=il, answer=a) for il, a in checked]
 
 
 def validation_skip(*, contributor: Contributor, image_label_id: int) -> None:

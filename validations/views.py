@@ -19,7 +19,7 @@ from .services import (
 )
 
 
-def _label_param(request) -> Label | None:
+def label_param(request) -> Label | None:
     name = (request.GET.get("label") or request.POST.get("label") or "").strip()[:64]
     return Label.objects.active().filter(name=name.lower()).first() if name else None
 
@@ -36,7 +36,7 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
     template_name = "validations/validate.html"
 
     def get_context_data(self, **kwargs):
-        label = _label_param(self.request)
+        label = label_param(self.request)
         task = next_validation_task(contributor=self.request.contributor, label=label)
         contributor = self.request.contributor
         return super().get_context_data(
@@ -47,7 +47,7 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
         )
 
     def post(self, request):
-        label = _label_param(request)
+        label = label_param(request)
         image_label_id = request.POST.get("image_label")
         contributor = contributor_for_write(request)
         if "skip" in request.POST:
@@ -82,7 +82,7 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
     template_name = "validations/grid.html"
 
     def get_context_data(self, **kwargs):
-        label = _label_param(self.request)
+        label = label_param(self.request)
         if label is None:
             task = next_validation_task(contributor=self.request.contributor)
             label = task.label if task else None
@@ -100,7 +100,7 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
         return super().get_context_data(label=label, tasks=tasks, labels=popular, **kwargs)
 
     def post(self, request):
-        label = _label_param(request)
+        label = label_param(request)
         ids = request.POST.getlist("image_label")
         not_shown = set(request.POST.getlist("not_shown"))
         if not ids:

@@ -50,6 +50,11 @@ class DonationSerializer(serializers.Serializer):
         help_text="A JPEG, PNG, WebP or HEIC/HEIF photo, at most DONATION_MAX_BYTES (30 MB).",
         allow_empty_file=True,
     )
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=10_000),
+        required=False,
+        help_text="Optional: what the photo shows (repeat the field for several labels).",
+    )
     cc0 = serializers.BooleanField(
         help_text="Must be true: you own the photo and dedicate it to the public domain (CC0).",
     )

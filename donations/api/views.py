@@ -78,6 +78,7 @@ class DonationCreate(generics.GenericAPIView):
                 donor=lambda: contributor_for_write(request),
                 data=data,
                 cc0_confirmed=serializer.validated_data["cc0"],
+                labels=serializer.validated_data.get("labels", ()),
             )
         except DomainError as error:
             if error.code == "duplicate":

@@ -1,6 +1,7 @@
 """Every API error has one JSON shape: {"code": ..., "detail": ..., ["fields": {...}]}."""
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,6 +28,15 @@ def api_exception_handler(exc, context):
         if "retry_after" in exc.extra:
             response["Retry-After"] = str(exc.extra["retry_after"])
         return response
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {
+                "code": "body_too_large",
+                "detail": f"The request body is larger than {limit // 1024} KB.",
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -6,6 +6,7 @@
   if (!form || !window.FormData || !window.XMLHttpRequest) return;
   const input = form.querySelector('input[type="file"]');
   const cc0 = form.querySelector('input[name="cc0"]');
+  const labelsField = form.querySelector('input[name="labels"]');
   const dropzone = document.getElementById("dropzone");
   const list = document.getElementById("upload-list");
   const clientError = document.getElementById("client-error");
@@ -59,6 +60,8 @@
       const data = new FormData();
       data.append("file", entry.file, entry.file.name);
       data.append("cc0", "true");
+      labelsField.value.split(",").map(function (text) { return text.trim(); })
+        .filter(Boolean).forEach(function (text) { data.append("labels", text); });
       const request = new XMLHttpRequest();
       request.open("POST", apiUrl);
       request.setRequestHeader("X-CSRFToken", csrfToken);

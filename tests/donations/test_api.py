@@ -332,3 +332,33 @@ def test_openapi_schema_is_valid_and_complete(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
 
     assert "/api/votes/batch/" in (tmp_path / "s.yml").read_text()
+
+
+def test_donors_can_label_their_photo_at_upload_time(token_client):
+    from labels_app.models import ImageLabel
+    from tests.factories import LabelFactory
+
+    LabelFactory(name="dog")
+
+    response = token_client.post(
+        "/api/donations/",
+        {"file": upload(image_files.jpeg(seed=58)), "cc0": "true", "labels": ["dog", "gnome"]},
+        format="multipart",
+    )
+
+    assert response.status_code == 201
+    image_label = ImageLabel.objects.get()
+    assert (image_label.label.name, image_label.in_queue) == ("dog", False)
+
+
+def test_a_bad_label_at_upload_time_stores_nothing(token_client, stored_files):
+    response = token_client.post(
+        "/api/donations/",
+        {"file": upload(image_files.jpeg(seed=59)), "cc0": "true", "labels": ["z" * 100]},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "label_too_long"
+    assert Image.objects.count() == 0
+    assert stored_files() == []

@@ -1,0 +1,87 @@
+from rest_framework import serializers
+
+from annotations.models import Annotation, AnnotationRevision, Lease
+from donations.api.serializers import ImageSerializer
+from labels_app.api.serializers import LabelSerializer
+
+
+class LeaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lease
+        fields = ["id", "expires_at"]
+        read_only_fields = fields
+
+
+class RefinementSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    values = serializers.ListField(child=serializers.CharField())
+
+
+class AnnotationTaskSerializer(serializers.Serializer):
+    """A leased task: what to outline, on which image, until when."""
+
+    lease = LeaseSerializer()
+    image_label = serializers.IntegerField(source="lease.image_label_id")
+    image = ImageSerializer(source="lease.image_label.image")
+    label = LabelSerializer(source="lease.image_label.label")
+    other_labels = serializers.ListField(child=serializers.CharField())
+    refinements = RefinementSerializer(many=True)
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    author = serializers.IntegerField(source="author_id")
+
+    class Meta:
+        model = AnnotationRevision
+        fields = ["number", "author", "created_at", "restored_from", "shapes"]
+        read_only_fields = fields
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    image = serializers.UUIDField(source="image_label.image_id")
+    label = serializers.CharField(source="image_label.label.name")
+    author = serializers.IntegerField(source="author_id")
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id",
+            "image",
+            "label",
+            "revision",
+            "shapes",
+            "author",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AnnotationDetailSerializer(AnnotationSerializer):
+    revisions = RevisionSerializer(many=True)
+
+    class Meta(AnnotationSerializer.Meta):
+        fields = [*AnnotationSerializer.Meta.fields, "revisions"]
+        read_only_fields = fields
+
+
+SHAPES_HELP = (
+    "Shapes in [0,1] image coordinates: {type: rect, x, y, width, height} | "
+    "{type: ellipse, cx, cy, rx, ry} | {type: polygon, points: [[x, y], ...]} (3–500 points); "
+    "optional refinements: {colour: red, ...}. At most 100 shapes."
+)
+
+
+class AnnotationSubmitSerializer(serializers.Serializer):
+    lease = serializers.UUIDField()
+    shapes = serializers.JSONField(help_text=SHAPES_HELP)
+
+
+class AnnotationReviseSerializer(serializers.Serializer):
+    base_revision = serializers.IntegerField(help_text="The revision you edited")
+    shapes = serializers.JSONField(help_text=SHAPES_HELP)
+
+
+class LeaseForSerializer(serializers.Serializer):
+    image = serializers.UUIDField()
+    label = serializers.CharField(max_length=64)

@@ -1,0 +1,20 @@
+from django.urls import path, re_path
+
+from . import views
+
+urlpatterns = [
+    path("annotations/", views.AnnotationCollection.as_view(), name="api-annotations"),
+    path("annotations/<int:pk>/", views.AnnotationDetail.as_view(), name="api-annotation-detail"),
+    path("annotations/next/", views.NextAnnotationTask.as_view(), name="api-annotation-next"),
+    path("annotations/leases/", views.LeaseForImage.as_view(), name="api-annotation-lease-for"),
+    path(
+        "annotations/leases/<uuid:pk>/renew/",
+        views.LeaseRenew.as_view(),
+        name="api-annotation-lease-renew",
+    ),
+    re_path(
+        rf"^annotations/leases/(?P<pk>[0-9a-f-]{{36}})/(?P<kind>{views.RELEASE_KINDS})/$",
+        views.LeaseRelease.as_view(),
+        name="api-annotation-lease-release",
+    ),
+]

@@ -1,0 +1,101 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class Annotation(models.Model):
+    """The shapes outlining one label on one image; every change is a new revision."""
+
+    image_label = models.OneToOneField(
+        "labels_app.ImageLabel", on_delete=models.CASCADE, related_name="annotation"
+    )
+    revision = models.PositiveIntegerField(default=1, help_text="The current revision number.")
+    shapes = models.JSONField(help_text="The current revision's shapes (copied for fast reads).")
+    author = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.PROTECT, related_name="annotations"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(revision__gte=1), name="annotation_revision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"annotation of {self.image_label} (r{self.revision})"
+
+
+class AnnotationRevision(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    shapes = models.JSONField()
+    author = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.PROTECT, related_name="annotation_revisions"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    restored_from = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Set when a moderator restored an older revision."
+    )
+
+    class Meta:
+        ordering = ["annotation", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "number"], name="annotation_revision_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"r{self.number} of annotation {self.annotation_id}"
+
+
+class TaskMarkKind(models.TextChoices):
+    PASSED = "passed", "Passed"
+    NOTHING_HERE = "nothing_here", "Nothing to annotate here"
+    NOT_ANNOTATABLE = "not_annotatable", "Not annotatable"
+
+
+class AnnotationTaskMark(models.Model):
+    """A contributor's answer to an annotation task other than drawing; never offered again."""
+
+    image_label = models.ForeignKey(
+        "labels_app.ImageLabel", on_delete=models.CASCADE, related_name="annotation_marks"
+    )
+    contributor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.CASCADE, related_name="annotation_marks"
+    )
+    kind = models.CharField(max_length=16, choices=TaskMarkKind.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contributor", "image_label"], name="annotation_task_mark_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contributor_id} {self.kind} {self.image_label_id}"
+
+
+class Lease(models.Model):
+    """A short exclusive claim on an annotation task; one row per task at most."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image_label = models.OneToOneField(
+        "labels_app.ImageLabel", on_delete=models.CASCADE, related_name="annotation_lease"
+    )
+    contributor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.CASCADE, related_name="annotation_leases"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"lease on {self.image_label_id} until {self.expires_at:%H:%M:%S}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()

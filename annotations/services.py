@@ -1,0 +1,276 @@
+import random
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from contributors.models import Contributor
+from donations.models import Image, ImageStatus
+from imagemonkey_site.errors import DomainError
+from labels_app.models import Answer, ImageLabel, Label, LabelKind
+from validations.models import Vote
+from validations.services import record_answer
+
+from .models import Annotation, AnnotationRevision, AnnotationTaskMark, Lease, TaskMarkKind
+from .shapes import shapes_clean
+
+LEASE_ATTEMPTS = 3
+
+
+def refinement_values() -> dict[str, list[str]]:
+    """Refinement names from the catalog with their allowed values."""
+    return dict(
+        Label.objects.active().filter(kind=LabelKind.REFINEMENT).values_list("name", "values")
+    )
+
+
+def _lease_duration() -> timedelta:
+    return timedelta(seconds=settings.ANNOTATION_LEASE_SECONDS)
+
+
+def _open_tasks(contributor: Contributor, label: Label | None):
+    now = timezone.now()
+    leased = Lease.objects.filter(image_label=OuterRef("pk"), expires_at__gt=now)
+    marked = AnnotationTaskMark.objects.filter(image_label=OuterRef("pk"), contributor=contributor)
+    tasks = ImageLabel.objects.filter(
+        needs_annotation=True, annotation__isnull=True, image__status=ImageStatus.UNLOCKED
+    ).filter(~Exists(leased), ~Exists(marked))
+    return tasks.filter(label=label) if label is not None else tasks
+
+
+def _claim(*, image_label: ImageLabel, contributor: Contributor) -> Lease | None:
+    """Create the lease row for a task, replacing an expired one; None if someone holds it."""
+    now = timezone.now()
+    Lease.objects.filter(image_label=image_label, expires_at__lte=now).delete()
+    try:
+        with transaction.atomic():
+            return Lease.objects.create(
+                image_label=image_label, contributor=contributor, expires_at=now + _lease_duration()
+            )
+    except IntegrityError:
+        return None  # another process leased it between our read and our insert
+
+
+@transaction.atomic
+def annotation_task_lease(
+    *, contributor: Contributor, label: Label | None = None, rng=random
+) -> Lease | None:
+    """Lease the next annotation task: a confirmed object on a public image without an
+    annotation, not passed by this contributor and not leased by anyone else.
+
+    Candidate rows are locked with SKIP LOCKED and the lease row is unique per task, so two
+    requests — in any number of server processes — never get the same task. A contributor who
+    already holds a live lease gets it back instead of a second one.
+    """
+    current = (
+        Lease.objects.select_related("image_label__image", "image_label__label")
+        .filter(contributor=contributor, expires_at__gt=timezone.now())
+        .filter(image_label__annotation__isnull=True)
+        .first()
+    )
+    if current is not None and (label is None or current.image_label.label_id == label.pk):
+        return current
+    for _ in range(LEASE_ATTEMPTS):
+        start = rng.random()
+        tasks = _open_tasks(contributor, label).select_for_update(skip_locked=True, of=("self",))
+        candidate = (
+            tasks.filter(random_key__gte=start).order_by("random_key").first()
+            or tasks.order_by("random_key").first()
+        )
+        if candidate is None:
+            return None
+        lease = _claim(image_label=candidate, contributor=contributor)
+        if lease is not None:
+            return lease
+    return None
+
+
+@transaction.atomic
+def annotation_task_lease_for(*, contributor: Contributor, image: Image, label_name: str) -> Lease:
+    """Browse mode: lease the task for one chosen image and label."""
+    if image.status != ImageStatus.UNLOCKED:
+        raise DomainError(
+            "This image is not public, so it cannot be annotated.",
+            code="image_not_public",
+            status=409,
+        )
+    image_label = (
+        ImageLabel.objects.select_for_update()
+        .select_related("label")
+        .filter(image=image, label__name=label_name.strip().lower()[:64])
+        .first()
+    )
+    if image_label is None:
+        raise DomainError(
+            f"This image has no label {label_name[:64]!r}; add it on the labelling task first.",
+            code="label_not_on_image",
+        )
+    if hasattr(image_label, "annotation"):
+        raise DomainError(
+            "This object is already annotated; open the annotation to improve it.",
+            code="already_annotated",
+            status=409,
+        )
+    lease = Lease.objects.filter(image_label=image_label, expires_at__gt=timezone.now()).first()
+    if lease is not None and lease.contributor_id != contributor.pk:
+        raise DomainError(
+            "Someone else is annotating this right now; try again in a few minutes.",
+            code="leased",
+            status=409,
+        )
+    return lease or _claim(image_label=image_label, contributor=contributor)
+
+
+def _held_lease(*, contributor: Contributor, lease_id) -> Lease:
+    try:
+        lease_uuid = uuid.UUID(str(lease_id))
+    except ValueError:
+        lease_uuid = None
+    lease = (
+        Lease.objects.select_for_update()
+        .select_related("image_label__image", "image_label__label")
+        .filter(pk=lease_uuid)
+        .first()
+        if lease_uuid
+        else None
+    )
+    if lease is None:
+        raise DomainError(
+            "There is no such lease (it may have been released); take a new task.",
+            code="no_lease",
+            status=404,
+        )
+    if lease.contributor_id != contributor.pk:
+        raise DomainError(
+            "This task is leased to someone else.", code="lease_not_yours", status=409
+        )
+    if not lease.is_active:
+        raise DomainError(
+            "Your lease on this task expired; take a new task.", code="lease_expired", status=409
+        )
+    return lease
+
+
+@transaction.atomic
+def annotation_lease_renew(*, contributor: Contributor, lease_id) -> Lease:
+    """Keep a task while the editor is open."""
+    lease = _held_lease(contributor=contributor, lease_id=lease_id)
+    lease.expires_at = timezone.now() + _lease_duration()
+    lease.save(update_fields=["expires_at"])
+    return lease
+
+
+@transaction.atomic
+def annotation_submit(*, contributor: Contributor, lease_id, shapes) -> Annotation:
+    """Store the first annotation of a leased task (revision 1) and release the lease."""
+    lease = _held_lease(contributor=contributor, lease_id=lease_id)
+    image_label = lease.image_label
+    if image_label.image.status != ImageStatus.UNLOCKED:
+        raise DomainError("This image is no longer public.", code="image_not_public", status=409)
+    cleaned = shapes_clean(shapes, refinements=refinement_values())
+    try:
+        with transaction.atomic():
+            annotation = Annotation.objects.create(
+                image_label=image_label, shapes=cleaned, author=contributor
+            )
+    except IntegrityError:
+        raise DomainError(
+            "This object was annotated meanwhile.", code="already_annotated", status=409
+        ) from None
+    AnnotationRevision.objects.create(
+        annotation=annotation, number=1, shapes=cleaned, author=contributor
+    )
+    ImageLabel.objects.filter(pk=image_label.pk).update(needs_annotation=False)
+    lease.delete()
+    return annotation
+
+
+@transaction.atomic
+def annotation_revise(
+    *, contributor: Contributor, annotation_id: int, base_revision, shapes
+) -> Annotation:
+    """Save reworked shapes as a new revision, if nobody saved another one since `base_revision`.
+
+    A stale base is refused with the current revision number, so the second of two
+    simultaneous saves learns about the first instead of overwriting it.
+    """
+    annotation = (
+        Annotation.objects.select_for_update()
+        .select_related("image_label__image")
+        .filter(pk=annotation_id)
+        .first()
+    )
+    if annotation is None:
+        raise DomainError("There is no such annotation.", code="not_found", status=404)
+    if annotation.image_label.image.status != ImageStatus.UNLOCKED:
+        raise DomainError("This image is not public.", code="image_not_public", status=409)
+    if isinstance(base_revision, bool) or not isinstance(base_revision, int):
+        raise DomainError("base_revision must be a revision number.", code="invalid_revision")
+    if base_revision != annotation.revision:
+        raise DomainError(
+            f"Someone saved revision {annotation.revision} after revision {base_revision}, "
+            "which you edited. Reload to see it, then make your change again; nothing was lost.",
+            code="revision_conflict",
+            status=409,
+            current_revision=annotation.revision,
+        )
+    cleaned = shapes_clean(shapes, refinements=refinement_values())
+    return _new_revision(annotation=annotation, shapes=cleaned, author=contributor)
+
+
+def _new_revision(
+    *, annotation: Annotation, shapes: list, author: Contributor, restored_from: int | None = None
+) -> Annotation:
+    annotation.revision += 1
+    annotation.shapes = shapes
+    annotation.updated_at = timezone.now()
+    annotation.save(update_fields=["revision", "shapes", "updated_at"])
+    AnnotationRevision.objects.create(
+        annotation=annotation,
+        number=annotation.revision,
+        shapes=shapes,
+        author=author,
+        restored_from=restored_from,
+    )
+    return annotation
+
+
+@transaction.atomic
+def annotation_revision_restore(
+    *, annotation: Annotation, number: int, moderator: Contributor
+) -> Annotation:
+    """A moderator brings back an older revision, as a new revision (history stays intact)."""
+    annotation = Annotation.objects.select_for_update().get(pk=annotation.pk)
+    old = annotation.revisions.filter(number=number).first()
+    if old is None:
+        raise DomainError(f"There is no revision {number}.", code="not_found", status=404)
+    return _new_revision(
+        annotation=annotation, shapes=old.shapes, author=moderator, restored_from=number
+    )
+
+
+@transaction.atomic
+def annotation_task_release(*, contributor: Contributor, lease_id, kind: str) -> None:
+    """End a leased task without drawing: pass, nothing to annotate here, not annotatable."""
+    if kind not in TaskMarkKind.values:
+        raise DomainError(f"Unknown task answer {kind[:30]!r}.", code="invalid_kind")
+    lease = _held_lease(contributor=contributor, lease_id=lease_id)
+    image_label = lease.image_label
+    AnnotationTaskMark.objects.get_or_create(
+        contributor=contributor, image_label=image_label, defaults={"kind": kind}
+    )
+    if kind == TaskMarkKind.NOTHING_HERE:
+        # Seeing no such object is evidence against the label, weighed like a "no" vote.
+        if not Vote.objects.filter(contributor=contributor, image_label=image_label).exists():
+            record_answer(contributor=contributor, image_label=image_label, answer=Answer.NO)
+    elif kind == TaskMarkKind.NOT_ANNOTATABLE:
+        ImageLabel.objects.filter(pk=image_label.pk).update(
+            not_annotatable_marks=F("not_annotatable_marks") + 1
+        )
+        ImageLabel.objects.filter(
+            pk=image_label.pk, not_annotatable_marks__gte=settings.ANNOTATION_RETIRE_AFTER
+        ).update(needs_annotation=False)
+    lease.delete()

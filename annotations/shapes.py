@@ -1,0 +1,132 @@
+"""Strict checking of annotation shapes: normalised [0,1] coordinates of the stored image.
+
+Pure data work; every refusal is a DomainError naming the shape and field, e.g.
+“shapes[2].points[5][0]: 1.3 is outside 0–1”.
+"""
+
+import math
+
+from imagemonkey_site.errors import DomainError
+
+MAX_SHAPES = 100
+MAX_POLYGON_POINTS = 500
+# Shapes smaller than this (in normalised units) are slips of the pointer, not objects.
+MIN_EXTENT = 1e-4
+MIN_POLYGON_AREA = 1e-8
+
+FIELDS = {
+    "rect": ("x", "y", "width", "height"),
+    "ellipse": ("cx", "cy", "rx", "ry"),
+    "polygon": ("points",),
+}
+OPTIONAL_FIELDS = {"refinements"}
+
+
+def _fail(where: str, message: str) -> DomainError:
+    return DomainError(f"{where}: {message}", code="invalid_shape")
+
+
+def _coordinate(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(where, "must be a number")
+    if not math.isfinite(value):
+        raise _fail(where, "must be a finite number (no NaN or Infinity)")
+    if not 0 <= value <= 1:
+        raise _fail(where, f"{value:g} is outside 0–1 (coordinates are fractions of the image)")
+    return float(value)
+
+
+def _polygon_area(points: list[tuple[float, float]]) -> float:
+    return abs(
+        sum(
+            x1 * y2 - x2 * y1
+            for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True)
+        )
+        / 2
+    )
+
+
+def _refinements(value, where: str, allowed: dict[str, list[str]]) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _fail(where, "must be an object of refinement name to value")
+    cleaned = {}
+    for name, chosen in value.items():
+        if name not in allowed:
+            raise _fail(f"{where}.{str(name)[:40]}", "is not a refinement in the catalog")
+        if chosen not in allowed[name]:
+            raise _fail(f"{where}.{name}", f"{str(chosen)[:40]!r} is not one of its values")
+        cleaned[name] = chosen
+    return cleaned
+
+
+def shape_clean(raw, where: str, refinements: dict[str, list[str]]) -> dict:
+    if not isinstance(raw, dict):
+        raise _fail(where, "must be an object")
+    kind = raw.get("type")
+    if kind not in FIELDS:
+        raise _fail(f"{where}.type", f"{str(kind)[:20]!r} is not one of rect, ellipse, polygon")
+    expected = set(FIELDS[kind])
+    unknown = set(raw) - expected - OPTIONAL_FIELDS - {"type"}
+    if unknown:
+        raise _fail(where, f"unknown field(s) {', '.join(sorted(map(str, unknown)))[:80]}")
+    missing = expected - set(raw)
+    if missing:
+        raise _fail(where, f"missing {', '.join(sorted(missing))}")
+    shape: dict = {"type": kind}
+    if kind == "rect":
+        x, y = _coordinate(raw["x"], f"{where}.x"), _coordinate(raw["y"], f"{where}.y")
+        width = _coordinate(raw["width"], f"{where}.width")
+        height = _coordinate(raw["height"], f"{where}.height")
+        if x + width > 1 + 1e-9 or y + height > 1 + 1e-9:
+            raise _fail(where, "the rectangle reaches outside the image")
+        if width < MIN_EXTENT or height < MIN_EXTENT:
+            raise _fail(where, "the rectangle has no area")
+        shape.update(x=x, y=y, width=width, height=height)
+    elif kind == "ellipse":
+        cx, cy = _coordinate(raw["cx"], f"{where}.cx"), _coordinate(raw["cy"], f"{where}.cy")
+        rx, ry = _coordinate(raw["rx"], f"{where}.rx"), _coordinate(raw["ry"], f"{where}.ry")
+        if rx < MIN_EXTENT or ry < MIN_EXTENT:
+            raise _fail(where, "the ellipse has no area")
+        shape.update(cx=cx, cy=cy, rx=rx, ry=ry)
+    else:
+        points = raw["points"]
+        if not isinstance(points, list):
+            raise _fail(f"{where}.points", "must be a list of [x, y] pairs")
+        if len(points) < 3:
+            raise _fail(f"{where}.points", f"a polygon needs at least 3 points, not {len(points)}")
+        if len(points) > MAX_POLYGON_POINTS:
+            raise _fail(
+                f"{where}.points",
+                f"at most {MAX_POLYGON_POINTS} points per polygon, not {len(points)}",
+            )
+        cleaned = []
+        for index, point in enumerate(points):
+            if not isinstance(point, list | tuple) or len(point) != 2:
+                raise _fail(f"{where}.points[{index}]", "must be an [x, y] pair")
+            cleaned.append(
+                (
+                    _coordinate(point[0], f"{where}.points[{index}][0]"),
+                    _coordinate(point[1], f"{where}.points[{index}][1]"),
+                )
+            )
+        if len(set(cleaned)) < 3 or _polygon_area(cleaned) < MIN_POLYGON_AREA:
+            raise _fail(f"{where}.points", "the polygon is degenerate (no area)")
+        shape["points"] = [list(point) for point in cleaned]
+    if "refinements" in raw:
+        shape["refinements"] = _refinements(raw["refinements"], f"{where}.refinements", refinements)
+    return shape
+
+
+def shapes_clean(raw, *, refinements: dict[str, list[str]]) -> list[dict]:
+    """Checked and normalised shapes; `refinements` maps refinement names to allowed values."""
+    if not isinstance(raw, list):
+        raise DomainError("shapes must be a list.", code="invalid_shape")
+    if not raw:
+        raise DomainError(
+            "Draw at least one shape (or use “nothing to annotate”).", code="invalid_shape"
+        )
+    if len(raw) > MAX_SHAPES:
+        raise DomainError(
+            f"At most {MAX_SHAPES} shapes per annotation, not {len(raw)}.", code="invalid_shape"
+        )
+    return [shape_clean(item, f"shapes[{index}]", refinements) for index, item in enumerate(raw)]

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("annotate/", views.AnnotateView.as_view(), name="annotate"),
+    path("annotate/browse/", views.BrowseView.as_view(), name="annotate-browse"),
+]

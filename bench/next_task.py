@@ -1,0 +1,1644 @@
+"""Benchmark: the next validation task and vote submission on a 1M-image PostgreSQL database.
+
+It seeds a dedicated PostgreSQL database with 1M unlocked images, 3M image-labels and about
+10M votes (server-side bulk loading), then measures, for a voter with 1,000 prior votes:
+
+* service   - ``next_validation_task(contributor=voter)`` in-process: p50/p95/p99, plus the SQL
+  time per call (the gold share of tasks is the real one, ~2 % for this voter);
+* HTTP      - ``GET /api/validations/next/`` against Daphne (the production server of
+  ``manage.py serve``), one keep-alive client, API-token authentication: p50/p95/p99;
+* the same two on a second database with 10k image-labels, and the 1M/10k ratio (flat cost);
+* vote throughput - N client threads, each a different voter, loop ``GET next`` then
+  ``POST /api/votes/`` for a fixed time, against 1 and then 2 Daphne processes: votes/s,
+  POST p50/p99, errors by status, and where the CPU went (client, Daphne, PostgreSQL, other).
+
+Targets (from the issue): HTTP p95 <= 25 ms at 1M; 1M p95 <= 2 x 10k p95; >= 300 votes/s.
+Rate limiting is switched off (RATELIMIT_ENABLE=false) because every request comes from one IP.
+It is a benchmark, not a test: the exit code is 0 whatever the verdicts.
+
+Seeding is resumable and idempotent: every stage is recorded in the ``bench_seed_state`` table
+of the bench database and skipped when done, so a rerun goes straight to the measurements;
+``--reseed`` drops and recreates the database. The big tables are loaded without their
+secondary indexes and foreign keys, which are then recreated from the definitions saved just
+before dropping them and checked to be identical.
+
+Run from the repository root::
+
+    .venv/bin/python bench/next_task.py                    # 1M and 10k, ratio, vote throughput
+    .venv/bin/python bench/next_task.py --scale small      # 10k only, throughput included
+    .venv/bin/python bench/next_task.py --scale small-only # 10k service + HTTP: a smoke run
+
+The first full run seeds for several minutes; reruns take about two to three minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+from psycopg2 import sql
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/imagemonkey_bench"
+REDIS_URL = "redis://127.0.0.1:6379/4"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+SEED = 20240611
+TARGET_HTTP_P95_MS = 25.0
+TARGET_FLAT_RATIO = 2.0
+TARGET_VOTES_PER_S = 300.0
+MEASURED_PRIOR_VOTES = 1000
+LABELS_PER_IMAGE = 3
+STATE_TABLE = "bench_seed_state"
+BIG_TABLES = ["donations_image", "labels_app_imagelabel", "validations_vote"]
+NEXT_PATH = "/api/validations/next/"
+VOTE_PATH = "/api/votes/"
+TIMES = "\N{MULTIPLICATION SIGN}"
+# Strides for spreading voters over items: coprime with the pool size gives distinct voters.
+STRIDE_PRIMES = (12503, 7919, 6007, 4493, 3001, 1009, 211, 97, 89, 83)
+AGREEING_SHARE = 0.12
+AGREEING_MEAN_VOTES = 3.5
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    image_labels: int
+    donors: int
+    voters: int
+    target_votes: int
+
+    @property
+    def images(self) -> int:
+        return math.ceil(self.image_labels / LABELS_PER_IMAGE)
+
+    @property
+    def gold_items(self) -> int:
+        # Gold image-labels are the ids n with n % 100 == 37 (about 1 %).
+        return (self.image_labels - 37) // 100 + 1
+
+    @property
+    def chunk(self) -> int:
+        return 300_000
+
+
+SCALES = {
+    "full": Scale("full", 3_000_000, donors=1000, voters=50_000, target_votes=10_000_000),
+    "small": Scale("small", 10_000, donors=10, voters=170, target_votes=33_333),
+}
+
+
+# --- Small helpers ----------------------------------------------------------------------------
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {
+        "n": len(samples),
+        "p50": cuts[49],
+        "p95": cuts[94],
+        "p99": cuts[98],
+        "mean": statistics.fmean(samples),
+        "max": max(samples),
+    }
+
+
+def fmt_latency(stats: dict[str, float]) -> str:
+    return (
+        f"p50 {stats['p50']:6.2f} ms   p95 {stats['p95']:6.2f} ms   p99 {stats['p99']:6.2f} ms"
+        f"   (mean {stats['mean']:.2f}, max {stats['max']:.1f}, n={stats['n']})"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def check_local(url: str) -> None:
+    host = urlsplit(url).hostname
+    if host not in LOCAL_HOSTS:
+        raise SystemExit(f"Refusing to use {host!r}: this benchmark only talks to 127.0.0.1.")
+
+
+@dataclass
+class CpuSnapshot:
+    """CPU seconds used so far: machine-wide (busy), this process, PostgreSQL, given processes."""
+
+    at: float
+    machine_busy: float
+    own: float
+    postgres: float
+    processes: dict[int, float]
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> dict[int, tuple[str, int, float, float]]:
+    """pid -> (command, parent pid, own CPU seconds, CPU seconds of reaped children)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        command = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        children = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+        stats[int(entry.name)] = (command, int(fields[1]), own, children)
+    return stats
+
+
+def cpu_snapshot(pids: list[int]) -> CpuSnapshot:
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    times = os.times()
+    procs = _proc_stats()
+    # Backends live for one request when connections are not kept, so they are counted through
+    # the postmaster, which collects the CPU time of the children it reaps.
+    postmasters = {
+        pid
+        for pid, (command, parent, _, _) in procs.items()
+        if command == "postgres" and procs.get(parent, ("",))[0] != "postgres"
+    }
+    postgres = sum(procs[pid][2] + procs[pid][3] for pid in postmasters) + sum(
+        own for _, parent, own, _ in procs.values() if parent in postmasters
+    )
+    return CpuSnapshot(
+        at=time.perf_counter(),
+        machine_busy=(sum(values[:8]) - idle) / CLOCK_TICKS,
+        own=times.user + times.system,
+        postgres=postgres,
+        processes={pid: procs[pid][2] if pid in procs else 0.0 for pid in pids},
+    )
+
+
+# --- Database creation ------------------------------------------------------------------------
+
+
+def database_ensure(url: str, *, reseed: bool) -> bool:
+    """Create the bench database if missing (dropping it first on reseed); True if created."""
+    name = database_name(url)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise SystemExit(f"Unexpected database name {name!r}.")
+    admin = psycopg2.connect(with_database(url, "postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            exists = cur.fetchone() is not None
+            if exists and reseed:
+                print(f"  dropping database {name} (--reseed)", flush=True)
+                cur.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+                exists = False
+            if not exists:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        admin.close()
+    return not exists
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+# --- Seeding SQL ------------------------------------------------------------------------------
+
+# Inlined by the planner (single-expression SQL functions), so they cost nothing per row; they
+# keep one definition of each generated value shared by the image-label and vote statements,
+# which is what makes the image-label counters match the votes exactly.
+SEED_FUNCTIONS = r"""
+CREATE FUNCTION pg_temp.bench_u(n bigint, seed bigint) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (hashint8extended(n, seed) & 2147483647)::float8 / 2147483648.0;
+
+CREATE FUNCTION pg_temp.bench_image_uuid(i bigint) RETURNS uuid
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN md5('image' || i)::uuid;
+
+CREATE FUNCTION pg_temp.bench_image_created(i bigint, images bigint, anchor timestamptz)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN anchor - interval '1000 days' + (i::float8 / images) * interval '1000 days';
+
+-- Position (1-based) of an image's donor: a few donors give most of the photos.
+CREATE FUNCTION pg_temp.bench_donor(i bigint, donors int) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN floor(donors * pg_temp.bench_u(i, 30) ^ 3)::int + 1;
+
+-- Position (1-based) of label k of image i: three distinct labels, popular ones more often.
+CREATE FUNCTION pg_temp.bench_label(i bigint, k int, labels int) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (floor(labels * pg_temp.bench_u(i, 21) ^ 2)::int
+        + CASE WHEN k >= 1 THEN 1 + floor(pg_temp.bench_u(i, 22) * (labels / 2 - 1))::int
+               ELSE 0 END
+        + CASE WHEN k = 2 THEN 1 + floor(pg_temp.bench_u(i, 23) * (labels / 2 - 1))::int
+               ELSE 0 END) % labels + 1;
+
+CREATE FUNCTION pg_temp.bench_gold_answer(n bigint) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN pg_temp.bench_u(n, 4) < 0.5 THEN 'yes' ELSE 'no' END;
+
+-- Ordinary answers image-label n received: none on gold items (theirs are training answers),
+-- 2-5 agreeing answers on a share of items, 0..contested_scale mixed answers on the rest.
+CREATE FUNCTION pg_temp.bench_ballots(n bigint, agreeing float8, contested_scale float8)
+RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN n % 100 = 37 THEN 0
+            WHEN pg_temp.bench_u(n, 1) < agreeing THEN 2 + floor(pg_temp.bench_u(n, 2) * 4)::int
+            ELSE floor(pg_temp.bench_u(n, 2) * contested_scale)::int END;
+
+-- Alternating answers keep contested items undecided, as a real disagreement would.
+CREATE FUNCTION pg_temp.bench_answer(n bigint, j int, agreeing float8) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN pg_temp.bench_u(n, 1) < agreeing
+                 THEN CASE WHEN pg_temp.bench_u(n, 3) < 0.6 THEN 'yes' ELSE 'no' END
+            WHEN pg_temp.bench_u(n, 100 + j) < 0.1 THEN 'unsure'
+            WHEN (j + (pg_temp.bench_u(n, 3) < 0.5)::int) % 2 = 0 THEN 'yes'
+            ELSE 'no' END;
+
+-- Pool position (1-based) of the j-th voter on image-label n: distinct for j < pool.
+CREATE FUNCTION pg_temp.bench_voter(n bigint, j int, pool int, stride int) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ((n * 7 + j::bigint * stride) % pool)::int + 1;
+"""
+
+
+@dataclass(frozen=True)
+class BulkRows:
+    """Rows generated server-side: SQL expressions per column over a FROM clause.
+
+    The column list comes from the Django model when the statement is built, so a column the
+    app gained since this was written gets its model default, and one it lost is left out.
+    """
+
+    model: str
+    columns: dict[str, str]
+    source: str
+
+
+CONTRIBUTOR_ROWS = BulkRows(
+    model="contributors.Contributor",
+    columns={
+        "id": "id",
+        "created_at": "created",
+        "trust_level": "level",
+        "gold_answered": "answered",
+        "gold_correct": "correct",
+        "votes_counted": "counted",
+        "training_passed_at": "passed",
+    },
+    source="""
+FROM unnest(%(c_ids)s::bigint[], %(c_created)s::timestamptz[], %(c_level)s::smallint[],
+            %(c_answered)s::int[], %(c_correct)s::int[], %(c_counted)s::bool[],
+            %(c_passed)s::timestamptz[])
+     AS s(id, created, level, answered, correct, counted, passed)
+""",
+)
+
+IMAGE_ROWS = BulkRows(
+    model="donations.Image",
+    columns={
+        "id": "u",
+        "file": "'images/' || left(u::text, 2) || '/' || u || '.jpg'",
+        "thumbnail_small": "'thumbnails/' || left(u::text, 2) || '/' || u || '-256.webp'",
+        "thumbnail_large": "'thumbnails/' || left(u::text, 2) || '/' || u || '-1024.webp'",
+        "media_type": "'image/jpeg'",
+        "byte_size": "180000 + floor(pg_temp.bench_u(i, 31) * 5000000)::int",
+        "width": "(ARRAY[4032, 3024, 1920, 1080, 2048, 1536, 3264, 2448])[shape]",
+        "height": "(ARRAY[3024, 4032, 1080, 1920, 1536, 2048, 2448, 3264])[shape]",
+        "original_format": "'jpeg'",
+        "sha256": "sha",
+        "phash": "ph",
+        "phash_band0": "('x' || substr(ph, 1, 4))::bit(16)::int",
+        "phash_band1": "('x' || substr(ph, 5, 4))::bit(16)::int",
+        "phash_band2": "('x' || substr(ph, 9, 4))::bit(16)::int",
+        "phash_band3": "('x' || substr(ph, 13, 4))::bit(16)::int",
+        "status": "'unlocked'",
+        "cc0_confirmed": "true",
+        "random_key": "pg_temp.bench_u(i, 6)",
+        "label_count": "least(%(labels_per_image)s, "
+        "%(image_labels)s - %(labels_per_image)s * (i - 1))",
+        "created_at": "created",
+        "reviewed_at": "created + interval '2 hours'",
+        "donor_id": "(%(donor_ids)s::bigint[])[pg_temp.bench_donor(i, %(donors)s)]",
+    },
+    source="""
+FROM (
+    SELECT i, pg_temp.bench_image_uuid(i) AS u,
+           md5('sha256-a' || i) || md5('sha256-b' || i) AS sha,
+           substr(md5('phash' || i), 1, 16) AS ph,
+           pg_temp.bench_image_created(i, %(images)s, %(anchor)s) AS created,
+           1 + floor(pg_temp.bench_u(i, 32) * 8)::int AS shape
+    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS i
+    OFFSET 0
+) AS s
+""",
+)
+
+IMAGE_LABEL_ROWS = BulkRows(
+    model="labels_app.ImageLabel",
+    columns={
+        "id": "n",
+        "created_at": "created",
+        "yes_count": "yes",
+        "no_count": "no",
+        "unsure_count": "unsure",
+        "counted_votes": "counted",
+        "evidence": "evidence",
+        "probability": "CASE gold WHEN 'yes' THEN 1.0 WHEN 'no' THEN 0.0 "
+        "ELSE 1.0 / (1.0 + exp(-evidence)) END",
+        "state": "CASE WHEN gold = 'yes' OR (gold = '' AND evidence >= %(decisive)s) "
+        "THEN 'confirmed' "
+        "WHEN gold = 'no' OR (gold = '' AND evidence <= -%(decisive)s) THEN 'rejected' "
+        "ELSE 'open' END",
+        "gold_answer": "gold",
+        "in_queue": "gold = '' AND evidence > -%(decisive)s AND evidence < %(decisive)s",
+        # The app's rule: confirmed object labels on public images wait to be outlined.
+        "needs_annotation": "(gold = 'yes' OR (gold = '' AND evidence >= %(decisive)s)) "
+        "AND (%(label_is_object)s::bool[])[label_pos]",
+        "random_key": "random_key",
+        "sort_key": "CASE WHEN gold = '' THEN least(counted, 10) + abs(evidence) + random_key "
+        "ELSE 0 END",
+        "added_by_id": "CASE WHEN k = 0 "
+        "THEN (%(donor_ids)s::bigint[])[pg_temp.bench_donor(i, %(donors)s)] "
+        "ELSE (%(pool_ids)s::bigint[])[pg_temp.bench_voter(i, k, %(pool)s, %(stride)s)] END",
+        "image_id": "pg_temp.bench_image_uuid(i)",
+        "label_id": "(%(label_ids)s::bigint[])[label_pos]",
+    },
+    source="""
+FROM (
+    SELECT n, i, k, pg_temp.bench_u(n, 5) AS random_key,
+           pg_temp.bench_label(i, k, %(labels)s) AS label_pos,
+           CASE WHEN n %% 100 = 37 THEN pg_temp.bench_gold_answer(n) ELSE '' END AS gold,
+           pg_temp.bench_image_created(i, %(images)s, %(anchor)s)
+               + k * interval '3 minutes' AS created
+    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS n
+    CROSS JOIN LATERAL (SELECT (n - 1) / 3 + 1 AS i, ((n - 1) %% 3)::int AS k) AS ik
+    OFFSET 0
+) AS s
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE a = 'yes') AS yes,
+           count(*) FILTER (WHERE a = 'no') AS no,
+           count(*) FILTER (WHERE a = 'unsure') AS unsure,
+           count(*) FILTER (WHERE w > 0) AS counted,
+           coalesce(sum(CASE a WHEN 'yes' THEN w WHEN 'no' THEN -w ELSE 0 END), 0) AS evidence
+    FROM (
+        SELECT pg_temp.bench_answer(n, j, %(agreeing)s) AS a,
+               (%(pool_weights)s::float8[])[pg_temp.bench_voter(n, j, %(pool)s, %(stride)s)] AS w
+        FROM generate_series(0, pg_temp.bench_ballots(n, %(agreeing)s, %(contested)s) - 1) AS j
+    ) AS ballots
+) AS tally
+""",
+)
+
+VOTE_ROWS = BulkRows(
+    model="validations.Vote",
+    columns={
+        "answer": "pg_temp.bench_answer(n, j, %(agreeing)s)",
+        "counted": "w > 0",
+        "weight": "w",
+        "on_gold": "false",
+        "created_at": "least(%(anchor)s, "
+        "created + (j + 1) * pg_temp.bench_u(n, 200 + j) * interval '20 days')",
+        "contributor_id": "(%(pool_ids)s::bigint[])[p]",
+        "image_label_id": "n",
+    },
+    source="""
+FROM (
+    SELECT n, pg_temp.bench_image_created((n - 1) / 3 + 1, %(images)s, %(anchor)s)
+                  + ((n - 1) %% 3) * interval '3 minutes' AS created
+    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS n
+    OFFSET 0
+) AS s
+CROSS JOIN LATERAL
+    generate_series(0, pg_temp.bench_ballots(n, %(agreeing)s, %(contested)s) - 1) AS j
+CROSS JOIN LATERAL (SELECT pg_temp.bench_voter(n, j, %(pool)s, %(stride)s) AS p) AS position
+CROSS JOIN LATERAL (SELECT (%(pool_weights)s::float8[])[p] AS w) AS weight
+""",
+)
+
+# Gold answers: voter q answered gold_answered[q] distinct gold items, the first
+# gold_correct[q] of them right; gold items are the image-labels 100 * g + 37.
+GOLD_VOTE_ROWS = BulkRows(
+    model="validations.Vote",
+    columns={
+        "answer": "CASE WHEN t < (%(correct)s::int[])[q] THEN pg_temp.bench_gold_answer(n) "
+        "WHEN pg_temp.bench_gold_answer(n) = 'yes' THEN 'no' ELSE 'yes' END",
+        "counted": "false",
+        "weight": "0",
+        "on_gold": "true",
+        "created_at": "%(anchor)s - interval '400 days' * pg_temp.bench_u(q * 1000 + t, 40)",
+        "contributor_id": "(%(voter_ids)s::bigint[])[q]",
+        "image_label_id": "n",
+    },
+    source="""
+FROM generate_series(1, %(voters)s) AS q
+CROSS JOIN LATERAL generate_series(0, (%(answered)s::int[])[q] - 1) AS t
+CROSS JOIN LATERAL (
+    SELECT 100 * ((q * 7 + t::bigint * %(gold_stride)s) %% %(gold_items)s) + 37 AS n
+) AS item
+""",
+)
+
+
+def insert_statement(rows: BulkRows) -> tuple[str, dict[str, Any], list[str]]:
+    """INSERT … SELECT for the model's current columns; also the columns left at defaults."""
+    from django.apps import apps
+    from django.db import connection
+
+    model = apps.get_model(rows.model)
+    names, values, defaults, defaulted = [], [], {}, []
+    for model_field in model._meta.concrete_fields:
+        column = model_field.column
+        if column in rows.columns:
+            values.append(rows.columns[column])
+        elif model_field.primary_key and model_field.db_returning:
+            continue  # an identity column: the database numbers the rows
+        else:
+            key = f"default_{column}"
+            defaults[key] = model_field.get_db_prep_save(model_field.get_default(), connection)
+            values.append(f"%({key})s")
+            defaulted.append(f"{model._meta.db_table}.{column}")
+        names.append(column)
+    statement = (
+        f"INSERT INTO {model._meta.db_table} ({', '.join(names)}) "
+        f"SELECT {', '.join(values)} {rows.source}"
+    )
+    return statement, defaults, defaulted
+
+
+UPDATE_VOTES_CAST = """
+UPDATE contributors_contributor AS c SET votes_cast = v.cast
+FROM (SELECT contributor_id, count(*) AS cast FROM validations_vote GROUP BY contributor_id) AS v
+WHERE c.id = v.contributor_id AND c.votes_cast <> v.cast
+"""
+
+SCHEMA_SIGNATURE = """
+SELECT 'index', c.relname, i.relname, pg_get_indexdef(i.oid)
+FROM pg_index AS x
+JOIN pg_class AS i ON i.oid = x.indexrelid
+JOIN pg_class AS c ON c.oid = x.indrelid
+WHERE c.relname = ANY(%(tables)s) AND NOT x.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k
+                  WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)
+UNION ALL
+SELECT CASE k.contype WHEN 'u' THEN 'unique' ELSE 'foreign key' END, c.relname, k.conname,
+       pg_get_constraintdef(k.oid)
+FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid
+WHERE c.relname = ANY(%(tables)s) AND k.contype IN ('u', 'f')
+ORDER BY 1, 2, 3
+"""
+
+
+# --- Seeding ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoterProfile:
+    contributor_id: int
+    gold_answered: int
+    gold_correct: int
+    votes_counted: bool
+    trust_level: int
+    passed_training: bool
+    weight: float
+
+
+def voter_profiles(scale: Scale, first_id: int) -> list[VoterProfile]:
+    """Voters whose standing follows the app's own training and trust rules."""
+    from django.conf import settings
+
+    from contributors.trust import fails_gold_checks, passes_training, vote_weight, wilson_bounds
+
+    rng = random.Random(SEED)
+    z = settings.TRAINING_CONFIDENCE_Z
+    bound = settings.TRAINING_ACCURACY_BOUND
+    minimum = settings.TRAINING_MIN_GOLD
+    profiles = []
+    for index in range(scale.voters):
+        draw = rng.random()
+        if draw < 0.06:
+            answered = rng.randint(1, minimum - 1)
+            correct = answered - int(rng.random() < 0.3)
+            counted, passed, level = False, False, 0
+        elif draw < 0.09:
+            # Demoted: passed once, gold accuracy now confidently below the bound.
+            while True:
+                answered = rng.randint(20, 45)
+                correct = round(answered * rng.uniform(0.5, 0.66))
+                if fails_gold_checks(correct=correct, answered=answered, bound=bound, z=z):
+                    break
+            counted, passed, level = False, True, 0
+        else:
+            while True:
+                answered = rng.randint(minimum, 60)
+                correct = answered - sum(rng.random() < 0.04 for _ in range(answered))
+                if passes_training(
+                    correct=correct, answered=answered, min_answered=minimum, bound=bound, z=z
+                ) and not fails_gold_checks(correct=correct, answered=answered, bound=bound, z=z):
+                    break
+            counted, passed = True, True
+            trusted = (
+                answered >= settings.TRUST_TRUSTED_MIN_GOLD
+                and wilson_bounds(correct, answered, z)[0] >= settings.TRUST_TRUSTED_ACCURACY_BOUND
+            )
+            level = 2 if trusted else 1
+        weight = (
+            vote_weight(correct=correct, answered=answered, cap=settings.CONSENSUS_MAX_VOTE_WEIGHT)
+            if counted
+            else 0.0
+        )
+        assert weight > 0 or not counted
+        profiles.append(
+            VoterProfile(first_id + index, answered, correct, counted, level, passed, weight)
+        )
+    return profiles
+
+
+def contributor_arrays(profiles: list[VoterProfile], donors: int) -> dict[str, list]:
+    """Donors (ids 1..donors) then voters, as columns for CONTRIBUTOR_ROWS."""
+    anchor = datetime.now(UTC)
+    ids, created, passed = [], [], []
+    for donor in range(1, donors + 1):
+        ids.append(donor)
+        created.append(anchor - timedelta(days=1100 - donor % 1000))
+        passed.append(None)
+    for profile in profiles:
+        joined = anchor - timedelta(days=1000 * (profile.contributor_id % 997) / 997 + 1)
+        ids.append(profile.contributor_id)
+        created.append(joined)
+        passed.append(joined + timedelta(days=1) if profile.passed_training else None)
+    return {
+        "c_ids": ids,
+        "c_created": created,
+        "c_passed": passed,
+        "c_level": [0] * donors + [p.trust_level for p in profiles],
+        "c_answered": [0] * donors + [p.gold_answered for p in profiles],
+        "c_correct": [0] * donors + [p.gold_correct for p in profiles],
+        "c_counted": [False] * donors + [p.votes_counted for p in profiles],
+    }
+
+
+def expected_floor_votes(scale_value: float) -> float:
+    """E[floor(U * c)] for U uniform on [0, 1)."""
+    return sum(1 - k / scale_value for k in range(1, math.floor(scale_value) + 1))
+
+
+def contested_scale(scale: Scale, gold_votes: int) -> float:
+    """The spread of contested items' vote counts that lands the total near the target."""
+    ordinary = scale.image_labels - scale.gold_items
+    per_item = (scale.target_votes - gold_votes - MEASURED_PRIOR_VOTES) / ordinary
+    wanted = (per_item - AGREEING_SHARE * AGREEING_MEAN_VOTES) / (1 - AGREEING_SHARE)
+    low, high = 1.0, 50.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if expected_floor_votes(middle) < wanted else (low, middle)
+    return low
+
+
+def coprime_stride(size: int) -> int:
+    return next(p for p in STRIDE_PRIMES if math.gcd(p, size) == 1)
+
+
+class Seeder:
+    """Bulk-loads one bench database; each stage is recorded and skipped once done."""
+
+    def __init__(self, url: str, scale: Scale) -> None:
+        self.scale = scale
+        self.conn = psycopg2.connect(url)
+        self.conn.autocommit = True
+        with self.conn.cursor() as cur:
+            # Session-only settings for the load; nothing the app's own connections see.
+            cur.execute("SET synchronous_commit = off")
+            cur.execute("SET maintenance_work_mem = '1GB'")
+            cur.execute("SET work_mem = '256MB'")
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} "
+                "(key text PRIMARY KEY, value jsonb NOT NULL)"
+            )
+            cur.execute(SEED_FUNCTIONS)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        self.conn.autocommit = False
+        try:
+            with self.conn, self.conn.cursor() as cur:  # commits, or rolls back on error
+                yield cur
+        finally:
+            self.conn.autocommit = True
+
+    # State
+
+    def state(self, key: str) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT value FROM {STATE_TABLE} WHERE key = %s", [key])  # noqa: S608
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def state_set(self, cur, key: str, value: Any) -> None:
+        cur.execute(
+            f"INSERT INTO {STATE_TABLE} (key, value) VALUES (%s, %s) "  # noqa: S608
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            [key, json.dumps(value)],
+        )
+
+    def count(self, table: str) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+            return cur.fetchone()[0]
+
+    # Stages
+
+    def run(self) -> dict[str, Any]:
+        """Seed whatever is missing; returns the parameters the measurements need."""
+        started = time.perf_counter()
+        config = self.state("config")
+        wanted = asdict(self.scale)
+        if config is None:
+            config = {**wanted, "anchor": datetime.now(UTC).isoformat(), "complete": False}
+            with self.conn.cursor() as cur:
+                self.state_set(cur, "config", config)
+        elif {k: config.get(k) for k in wanted} != wanted:
+            raise SystemExit(
+                f"Database {self.conn.info.dbname} was seeded with other parameters; "
+                "rerun with --reseed."
+            )
+        if config["complete"]:
+            return config
+
+        labels = self.labels_sync()
+        donors = list(range(1, self.scale.donors + 1))
+        profiles = voter_profiles(self.scale, first_id=self.scale.donors + 1)
+        pool = [p for p in profiles if p.passed_training]
+        gold_votes = sum(p.gold_answered for p in profiles)
+        params: dict[str, Any] = {
+            "anchor": datetime.fromisoformat(config["anchor"]),
+            "images": self.scale.images,
+            "image_labels": self.scale.image_labels,
+            "labels_per_image": LABELS_PER_IMAGE,
+            "donor_ids": donors,
+            "donors": len(donors),
+            "label_ids": [pk for pk, _ in labels],
+            "label_is_object": [is_object for _, is_object in labels],
+            "labels": len(labels),
+            "pool_ids": [p.contributor_id for p in pool],
+            "pool_weights": [p.weight for p in pool],
+            "pool": len(pool),
+            "stride": coprime_stride(len(pool)),
+            "agreeing": AGREEING_SHARE,
+            "contested": contested_scale(self.scale, gold_votes),
+            "decisive": decisive_evidence(),
+            "voter_ids": [p.contributor_id for p in profiles],
+            "answered": [p.gold_answered for p in profiles],
+            "correct": [p.gold_correct for p in profiles],
+            "voters": len(profiles),
+            "gold_items": self.scale.gold_items,
+            "gold_stride": coprime_stride(self.scale.gold_items),
+        }
+        assert max(p.gold_answered for p in profiles) <= self.scale.gold_items
+        params.update(contributor_arrays(profiles, self.scale.donors))
+        statements = {}
+        defaulted: list[str] = []
+        for name, rows in (
+            ("contributors", CONTRIBUTOR_ROWS),
+            ("images", IMAGE_ROWS),
+            ("image-labels", IMAGE_LABEL_ROWS),
+            ("votes", VOTE_ROWS),
+            ("gold votes", GOLD_VOTE_ROWS),
+        ):
+            statement, defaults, left = insert_statement(rows)
+            statements[name] = statement
+            params.update(defaults)
+            defaulted += [column for column in left if column not in defaulted]
+        print(f"  columns left at their model default: {', '.join(defaulted) or 'none'}")
+
+        self.stage("contributors", lambda: self.execute(statements["contributors"], params))
+        if self.state("stage:restore") is None:
+            self.constraints_drop()
+        self.stage_chunked("images", statements["images"], self.scale.images, params)
+        self.stage_chunked(
+            "image-labels", statements["image-labels"], self.scale.image_labels, params
+        )
+        self.stage_chunked("votes", statements["votes"], self.scale.image_labels, params)
+        self.stage("gold votes", lambda: self.execute(statements["gold votes"], params))
+        self.stage("votes cast", lambda: self.execute(UPDATE_VOTES_CAST))
+        self.stage("restore", self.constraints_restore)
+        self.stage("sequences", self.sequences_reset)
+        self.stage("vacuum analyze", self.vacuum_analyze)
+        config["complete"] = True
+        config["seconds"] = round(time.perf_counter() - started, 1)
+        with self.conn.cursor() as cur:
+            self.state_set(cur, "config", config)
+        return config
+
+    def stage(self, name: str, work: Callable[[], object]) -> None:
+        key = f"stage:{name}"
+        if self.state(key) is not None:
+            return
+        started = time.perf_counter()
+        print(f"  {name}…", end="", flush=True)
+        work()
+        elapsed = time.perf_counter() - started
+        with self.conn.cursor() as cur:
+            self.state_set(cur, key, {"seconds": round(elapsed, 1)})
+        print(f" {elapsed:.1f} s", flush=True)
+
+    def stage_chunked(self, name: str, statement: str, total: int, params: dict) -> None:
+        """Insert rows 1..total in committed chunks; a rerun continues after the last one."""
+        key = f"stage:{name}"
+        progress = self.state(key) or {"done": 0, "seconds": 0.0}
+        if progress["done"] >= total:
+            return
+        print(f"  {name}: {total:,} ids", end="", flush=True)
+        while progress["done"] < total:
+            started = time.perf_counter()
+            low = progress["done"] + 1
+            high = min(total, progress["done"] + self.scale.chunk)
+            with self.transaction() as cur:  # the rows and their progress mark together
+                cur.execute(statement, {**params, "lo": low, "hi": high})
+                progress = {
+                    "done": high,
+                    "seconds": round(progress["seconds"] + time.perf_counter() - started, 1),
+                }
+                self.state_set(cur, key, progress)
+            print(".", end="", flush=True)
+        print(f" {progress['seconds']:.1f} s", flush=True)
+
+    def execute(self, statement: str, params: dict | None = None) -> None:
+        with self.transaction() as cur:
+            cur.execute(statement, params)
+
+    def labels_sync(self) -> list[tuple[int, bool]]:
+        """The catalog's labels (via the app's own sync); (id, is an object) for each."""
+        import io
+
+        from django.core.management import call_command
+
+        from labels_app.models import Label, LabelKind
+
+        call_command("sync_labels", verbosity=0, stdout=io.StringIO())
+        return [
+            (pk, kind == LabelKind.OBJECT)
+            for pk, kind in Label.objects.filter(active=True)
+            .exclude(kind=LabelKind.REFINEMENT)
+            .order_by("pk")
+            .values_list("pk", "kind")
+        ]
+
+    def signature(self) -> list[list[str]]:
+        with self.conn.cursor() as cur:
+            cur.execute(SCHEMA_SIGNATURE, {"tables": BIG_TABLES})
+            return [list(row) for row in cur.fetchall()]
+
+    def constraints_drop(self) -> None:
+        """Save, then drop, the secondary indexes, unique constraints and foreign keys."""
+        saved = self.state("schema")
+        if saved is None:
+            saved = self.signature()
+            with self.conn.cursor() as cur:
+                self.state_set(cur, "schema", saved)
+        with self.transaction() as cur:
+            for kind, table, name, _definition in self.signature():
+                if kind == "index":
+                    cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+                else:
+                    cur.execute(
+                        sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                            sql.Identifier(table), sql.Identifier(name)
+                        )
+                    )
+
+    def constraints_restore(self) -> None:
+        """Recreate exactly what was dropped (then compare), indexes before foreign keys."""
+        saved = self.state("schema")
+        present = {tuple(row) for row in self.signature()}
+        order = {"index": 0, "unique": 1, "foreign key": 2}
+        with self.conn.cursor() as cur:
+            cur.execute("SET max_parallel_maintenance_workers = 2")
+            for kind, table, name, definition in sorted(saved, key=lambda r: order[r[0]]):
+                if (kind, table, name, definition) in present:
+                    continue
+                if kind == "index":
+                    cur.execute(definition)
+                else:
+                    cur.execute(
+                        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                            sql.Identifier(table), sql.Identifier(name)
+                        )
+                        + sql.SQL(definition)
+                    )
+        restored = self.signature()
+        if restored != saved:
+            raise SystemExit(f"Schema differs after restoring it:\n{restored}\nvs\n{saved}")
+        print(f" ({len(saved)} indexes and constraints, identical)", end="", flush=True)
+
+    def sequences_reset(self) -> None:
+        with self.conn.cursor() as cur:
+            for table in ("contributors_contributor", "labels_app_imagelabel"):
+                cur.execute(
+                    sql.SQL(
+                        "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {}))"
+                    ).format(sql.Identifier(table)),
+                    [table],
+                )
+
+    def vacuum_analyze(self) -> None:
+        with self.conn.cursor() as cur:
+            for table in ("contributors_contributor", *BIG_TABLES):
+                cur.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+
+
+def decisive_evidence() -> float:
+    from validations.services import decisive_evidence as app_decisive
+
+    return app_decisive()
+
+
+# --- Voters for the measurements --------------------------------------------------------------
+
+
+def measured_voter_prepare() -> Any:
+    """A passed voter (trust level 1) with exactly 1,000 votes cast through the service.
+
+    The votes go where the queue sent this voter, the way a real session would build up.
+    Their gold record is set directly, so all of their votes are on in-queue items.
+    """
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from contributors.models import Contributor, TrustLevel
+    from labels_app.models import Answer
+    from validations.models import Vote
+    from validations.services import _next_in_queue, vote_cast
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-measured-voter")
+    voter = Contributor.objects.filter(user=user).first()
+    if voter is None:
+        voter = Contributor.objects.create(
+            user=user,
+            trust_level=TrustLevel.CONTRIBUTOR,
+            votes_counted=True,
+            training_passed_at=timezone.now() - timedelta(days=60),
+            gold_answered=25,
+            gold_correct=24,
+        )
+    rng = random.Random(SEED)
+    have = Vote.objects.filter(contributor=voter).count()
+    if have < MEASURED_PRIOR_VOTES:
+        started = time.perf_counter()
+        print(f"  measured voter: casting {MEASURED_PRIOR_VOTES - have} votes…", end="", flush=True)
+        for _ in range(MEASURED_PRIOR_VOTES - have):
+            task = _next_in_queue(contributor=voter, label=None, exclude=(), rng=rng)
+            if task is None:
+                raise SystemExit("The queue ran dry before the measured voter had 1,000 votes.")
+            vote_cast(
+                contributor=voter,
+                image_label_id=task.pk,
+                answer=rng.choice([Answer.YES, Answer.NO]),
+            )
+        print(f" {time.perf_counter() - started:.1f} s", flush=True)
+    voter.refresh_from_db()
+    assert Vote.objects.filter(contributor=voter).count() == MEASURED_PRIOR_VOTES
+    assert voter.votes_counted and voter.trust_level == 1 and voter.training_passed_at
+    return voter
+
+
+def token_for(contributor: Any) -> str:
+    """A fresh API token (keys cannot be read back) for a user attached to the contributor."""
+    from django.contrib.auth import get_user_model
+
+    from contributors.models import ApiToken
+    from contributors.services import api_token_create
+
+    if contributor.user_id is None:
+        user = get_user_model().objects.create_user(username=f"bench-voter-{contributor.pk}")
+        contributor.user = user
+        contributor.save(update_fields=["user"])
+    ApiToken.objects.filter(user_id=contributor.user_id, name="bench").delete()
+    _, key = api_token_create(user=contributor.user, name="bench")
+    return key
+
+
+def fresh_voters(count: int) -> list[tuple[int, str]]:
+    """Passed, counted voters from the seeded pool that no earlier run has used yet."""
+    from contributors.models import Contributor
+
+    chosen = list(
+        Contributor.objects.filter(
+            user__isnull=True,
+            votes_counted=True,
+            trust_level=1,
+            training_passed_at__isnull=False,
+            votes_cast__gt=0,
+        ).order_by("pk")[:count]
+    )
+    if len(chosen) < count:
+        raise SystemExit("Not enough unused seeded voters left; rerun with --reseed.")
+    return [(voter.pk, token_for(voter)) for voter in chosen]
+
+
+# --- Measurements -----------------------------------------------------------------------------
+
+
+class SqlTimer:
+    """Per-statement timing through Django's execute wrapper, grouped by statement kind."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, list[float]] = defaultdict(list)
+        self.statements: dict[str, tuple[str, Any]] = {}
+
+    def __call__(self, execute, statement, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            kind = statement_kind(statement)
+            self.totals[kind].append((time.perf_counter() - started) * 1000)
+            self.statements.setdefault(kind, (statement, params))
+
+
+def statement_kind(statement: str) -> str:
+    text = " ".join(statement.split())
+    verb = text.split(" ", 1)[0].upper()
+    match = re.search(r'(?:FROM|INTO|UPDATE) "?([a-z_]+)"?', text)
+    kind = f"{verb} {match.group(1) if match else ''}".strip()
+    if match and match.group(1) == "labels_app_imagelabel" and verb == "SELECT":
+        if 'ORDER BY "labels_app_imagelabel"."random_key"' in text:
+            kind += " (gold)"
+        elif text.startswith('SELECT "labels_app_imagelabel"."sort_key" FROM'):
+            kind += " (lowest sort_key)"
+        elif '"sort_key" <' in text:
+            kind += " (queue, in rank window)"
+        elif 'ORDER BY "labels_app_imagelabel"."sort_key"' in text:
+            kind += " (queue, whole-queue fallback)"
+    return kind
+
+
+def sql_breakdown(timer: SqlTimer, calls: int) -> list[str]:
+    lines = []
+    total = sum(sum(v) for v in timer.totals.values())
+    count = sum(len(v) for v in timer.totals.values())
+    lines.append(f"    SQL per call: {count / calls:.2f} statements, {total / calls:.2f} ms")
+    for kind, values in sorted(timer.totals.items(), key=lambda kv: -sum(kv[1])):
+        lines.append(
+            f"      {kind:<52} {len(values) / calls:5.2f}/call  "
+            f"median {statistics.median(values):6.2f} ms  max {max(values):6.1f} ms"
+        )
+    return lines
+
+
+def service_measure(voter: Any, calls: int, warmup: int) -> dict[str, Any]:
+    from django.db import connection
+
+    from validations.services import next_validation_task
+
+    outcomes: Counter[str] = Counter()
+    for _ in range(warmup):
+        next_validation_task(contributor=voter)
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        task = next_validation_task(contributor=voter)
+        samples.append((time.perf_counter() - started) * 1000)
+        outcomes["none" if task is None else "gold" if task.is_gold else "queue"] += 1
+    timer = SqlTimer()
+    breakdown_calls = min(calls, 200)
+    with connection.execute_wrapper(timer):
+        for _ in range(breakdown_calls):
+            next_validation_task(contributor=voter)
+    return {
+        "latency": percentiles(samples),
+        "outcomes": dict(outcomes),
+        "breakdown": sql_breakdown(timer, breakdown_calls),
+        "statements": timer.statements,
+    }
+
+
+def request_breakdown(method: str, path: str, token: str, body: Callable[[], dict] | None, n: int):
+    """The same request in-process (Django test client): total time and SQL by statement."""
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = {"authorization": f"Token {token}"}
+    timer = SqlTimer()
+    samples = []
+    with connection.execute_wrapper(timer):
+        for _ in range(n):
+            started = time.perf_counter()
+            if method == "GET":
+                response = client.get(path, headers=headers)
+            else:
+                response = client.post(
+                    path, json.dumps(body()), content_type="application/json", headers=headers
+                )
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code < 500, response.content[:300]
+    return percentiles(samples), sql_breakdown(timer, n)
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen, port: int) -> None:
+        self.process = process
+        self.port = port
+
+
+@contextmanager
+def daphne_servers(count: int, env: dict[str, str], log_dir: Path) -> Iterator[list[Server]]:
+    servers: list[Server] = []
+    try:
+        for index in range(count):
+            port = free_port()
+            log = (log_dir / f"daphne-{port}.log").open("wb")
+            process = subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "imagemonkey_site.asgi:application",
+                ],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            servers.append(Server(process, port))
+            wait_ready(servers[index], log_dir)
+        yield servers
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.process.send_signal(signal.SIGTERM)
+        for server in servers:
+            try:
+                server.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+
+
+def wait_ready(server: Server, log_dir: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            conn.request("GET", NEXT_PATH)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    log = (log_dir / f"daphne-{server.port}.log").read_text(errors="replace")[-3000:]
+    raise SystemExit(f"Daphne on port {server.port} did not come up:\n{log}")
+
+
+def http_measure(port: int, token: str, calls: int, warmup: int) -> dict[str, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Token {token}"}
+    statuses: Counter[int] = Counter()
+    samples = []
+    try:
+        for index in range(warmup + calls):
+            started = time.perf_counter()
+            conn.request("GET", NEXT_PATH, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            if index >= warmup:
+                samples.append(elapsed)
+                statuses[response.status] += 1
+    finally:
+        conn.close()
+    return {"latency": percentiles(samples), "statuses": dict(statuses)}
+
+
+@dataclass
+class LoopStats:
+    votes: int = 0
+    post_ms: list[float] = field(default_factory=list)
+    get_ms: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+
+
+def voter_loop(
+    port: int,
+    token: str,
+    seed: int,
+    warm_until: float,
+    barrier: threading.Barrier,
+    window: dict[str, float],
+    stats: LoopStats,
+) -> None:
+    """GET the next task, POST a random yes/no; count what completes inside the window."""
+    rng = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def one_round(record: bool) -> None:
+        started = time.perf_counter()
+        conn.request("GET", NEXT_PATH, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        got = time.perf_counter()
+        if record:
+            stats.get_ms.append((got - started) * 1000)
+            stats.statuses[f"GET {response.status}"] += 1
+        if response.status != 200:
+            time.sleep(0.05)
+            return
+        task = json.loads(body)["image_label"]
+        payload = json.dumps({"image_label": task, "answer": rng.choice(["yes", "no"])})
+        conn.request("POST", VOTE_PATH, body=payload, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        done = time.perf_counter()
+        if record and done <= window["end"]:
+            stats.post_ms.append((done - got) * 1000)
+            stats.statuses[f"POST {response.status}"] += 1
+            if response.status == 201:
+                stats.votes += 1
+
+    try:
+        while time.perf_counter() < warm_until:
+            one_round(record=False)
+        barrier.wait()
+        while time.perf_counter() < window["end"]:
+            one_round(record=True)
+    except Exception as error:  # a broken connection ends this client, the rest go on
+        stats.statuses[f"client error {type(error).__name__}"] += 1
+        barrier.abort()
+    finally:
+        conn.close()
+
+
+def throughput_measure(
+    servers: list[Server],
+    voters: list[tuple[int, str]],
+    threads: int,
+    duration: float,
+    warmup: float,
+) -> dict[str, Any]:
+    stats = [LoopStats() for _ in range(threads)]
+    window: dict[str, float] = {"start": 0.0, "end": math.inf}
+    before: list[CpuSnapshot] = []
+    server_pids = [s.process.pid for s in servers]
+
+    def open_window() -> None:
+        window["start"] = time.perf_counter()
+        window["end"] = window["start"] + duration
+        before.append(cpu_snapshot(server_pids))
+
+    barrier = threading.Barrier(threads, action=open_window)
+    warm_until = time.perf_counter() + warmup
+    workers = [
+        threading.Thread(
+            target=voter_loop,
+            args=(
+                servers[index % len(servers)].port,
+                voters[index % len(voters)][1],
+                SEED + index,
+                warm_until,
+                barrier,
+                window,
+                stats[index],
+            ),
+            daemon=True,
+        )
+        for index in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=warmup + duration + 120)
+    after = cpu_snapshot(server_pids)
+    elapsed = min(after.at, window["end"]) - window["start"] if before else 0.0
+    start = before[0] if before else after
+    seconds = after.at - start.at
+    postgres_cpu = after.postgres - start.postgres
+    daphne_cpu = sum(after.processes[pid] - start.processes.get(pid, 0.0) for pid in server_pids)
+    machine = after.machine_busy - start.machine_busy
+    own = after.own - start.own
+    votes = sum(s.votes for s in stats)
+    statuses: Counter[str] = Counter()
+    for s in stats:
+        statuses.update(s.statuses)
+    posts = [ms for s in stats for ms in s.post_ms]
+    gets = [ms for s in stats for ms in s.get_ms]
+    return {
+        "processes": len(servers),
+        "threads": threads,
+        "seconds": elapsed,
+        "votes": votes,
+        "votes_per_s": votes / elapsed if elapsed > 0 else 0.0,
+        "post": percentiles(posts) if len(posts) > 1 else None,
+        "get": percentiles(gets) if len(gets) > 1 else None,
+        "statuses": dict(sorted(statuses.items())),
+        "cpu_cores": {
+            "machine busy": machine / seconds,
+            "Daphne": daphne_cpu / seconds,
+            "PostgreSQL (all databases)": postgres_cpu / seconds,
+            "bench client": own / seconds,
+            "everything else": (machine - daphne_cpu - postgres_cpu - own) / seconds,
+        }
+        if seconds > 0
+        else {},
+    }
+
+
+def explain(statements: dict[str, tuple[str, Any]]) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement kind the service ran."""
+    from django.db import connection
+
+    lines = []
+    with connection.cursor() as cur:
+        for kind, (statement, params) in statements.items():
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+            lines.append(f"    -- {kind}")
+            lines.extend(f"    {row[0]}" for row in cur.fetchall())
+    return lines
+
+
+# --- Worker: one scale, in its own process ----------------------------------------------------
+
+
+def worker(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+
+    scale = SCALES[args.worker]
+    url = args.database_url
+    started = time.perf_counter()
+    print(f"\n=== {scale.name}: {database_name(url)} ===", flush=True)
+    seeder = Seeder(url, scale)
+    try:
+        config = seeder.run()
+        counts = {t: seeder.count(t) for t in BIG_TABLES}
+        with seeder.conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FILTER (WHERE in_queue), count(*) FILTER (WHERE state <> 'open'"
+                " AND gold_answer = ''), count(*) FILTER (WHERE gold_answer <> ''),"
+                " count(*) FILTER (WHERE in_queue AND sort_key < 1)"
+                " FROM labels_app_imagelabel"
+            )
+            queued, decided, gold, rank0 = cur.fetchone()
+    finally:
+        seeder.close()
+    print(
+        f"  seeded in {config.get('seconds', 0):.0f} s (first run)"
+        f"; this run's check took {time.perf_counter() - started:.0f} s"
+    )
+    print(
+        f"  rows: {counts['donations_image']:,} images, "
+        f"{counts['labels_app_imagelabel']:,} image-labels "
+        f"({queued:,} in queue, {rank0:,} of them without counted votes; {decided:,} decided; "
+        f"{gold:,} gold), {counts['validations_vote']:,} votes"
+    )
+
+    voter = measured_voter_prepare()
+    print(
+        f"  measured voter #{voter.pk}: {MEASURED_PRIOR_VOTES:,} prior votes, trust level "
+        f"{voter.trust_level}, votes counted, training passed; gold rate "
+        f"{gold_rate_of(voter):.0%}"
+    )
+    result: dict[str, Any] = {"scale": scale.name, "counts": counts}
+
+    service = service_measure(voter, args.calls, args.warmup)
+    result["service"] = service["latency"]
+    print(
+        f"\n  next_validation_task (service, in-process), {args.calls} calls after {args.warmup}:"
+    )
+    print(f"    {fmt_latency(service['latency'])}")
+    print(f"    tasks: {service['outcomes']}")
+    print("\n".join(service["breakdown"]))
+
+    token = token_for(voter)
+    get_inproc, get_sql = request_breakdown("GET", NEXT_PATH, token, None, min(args.calls, 200))
+    print(f"\n  GET {NEXT_PATH} in-process (Django test client, no server):")
+    print(f"    {fmt_latency(get_inproc)}")
+    print("\n".join(get_sql))
+
+    env = dict(os.environ)
+    log_dir = Path(env["DATA_DIR"])
+    with daphne_servers(1, env, log_dir) as servers:
+        measured = http_measure(servers[0].port, token, args.calls, args.warmup)
+    result["http"] = measured["latency"]
+    print(f"\n  GET {NEXT_PATH} over HTTP (1 Daphne process, keep-alive client):")
+    print(f"    {fmt_latency(measured['latency'])}   statuses {measured['statuses']}")
+
+    if args.explain:
+        print("\n  EXPLAIN ANALYZE of the service's statements (one captured call each):")
+        print("\n".join(explain(service["statements"])))
+
+    if args.throughput:
+        probe = fresh_voters(1)[0]
+        pick = iter(list_open_items(200))
+        post_inproc, post_sql = request_breakdown(
+            "POST", VOTE_PATH, probe[1], lambda: {"image_label": next(pick), "answer": "yes"}, 100
+        )
+        print(f"\n  POST {VOTE_PATH} in-process (Django test client, no server):")
+        print(f"    {fmt_latency(post_inproc)}")
+        print("\n".join(post_sql))
+        result["throughput"] = []
+        for processes in args.processes:
+            voters = fresh_voters(args.voters)
+            with daphne_servers(processes, env, log_dir) as servers:
+                run = throughput_measure(servers, voters, args.threads, args.duration, 3.0)
+            result["throughput"].append(run)
+            throughput_print(run, args)
+    Path(args.result).write_text(json.dumps(result))
+
+
+def list_open_items(count: int) -> list[int]:
+    from labels_app.models import ImageLabel
+
+    return list(
+        ImageLabel.objects.in_queue().order_by("-sort_key").values_list("pk", flat=True)[:count]
+    )
+
+
+def gold_rate_of(voter: Any) -> float:
+    from validations.services import gold_rate
+
+    return gold_rate(voter)
+
+
+def throughput_print(run: dict[str, Any], args: argparse.Namespace) -> None:
+    print(
+        f"\n  Vote throughput, {run['processes']} Daphne process(es), {run['threads']} client "
+        f"threads ({args.voters} voters), {run['seconds']:.1f} s window after 3 s warm-up:"
+    )
+    print(
+        f"    {run['votes']:,} votes stored (201) = {run['votes_per_s']:.0f} votes/s   "
+        f"target >= {TARGET_VOTES_PER_S:.0f}: {verdict(run['votes_per_s'] >= TARGET_VOTES_PER_S)}"
+    )
+    if run["post"]:
+        print(f"    POST {VOTE_PATH}: {fmt_latency(run['post'])}")
+    if run["get"]:
+        print(f"    GET  {NEXT_PATH}: {fmt_latency(run['get'])}")
+    print(f"    responses: {run['statuses']}")
+    if run["cpu_cores"]:
+        shares = ", ".join(f"{k} {v:.2f}" for k, v in run["cpu_cores"].items())
+        print(f"    CPU in cores (of {os.cpu_count()}): {shares}")
+
+
+# --- Orchestrator -----------------------------------------------------------------------------
+
+
+def machine_info(url: str) -> list[str]:
+    conn = psycopg2.connect(with_database(url, "postgres"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT version()")
+            version = cur.fetchone()[0].split(" on ")[0]
+            cur.execute(
+                "SELECT name, setting, unit FROM pg_settings WHERE name IN "
+                "('shared_buffers', 'work_mem', 'synchronous_commit', 'max_connections')"
+            )
+            knobs = ", ".join(
+                f"{name}={setting}{'x' + unit if unit else ''}"
+                for name, setting, unit in cur.fetchall()
+            )
+    finally:
+        conn.close()
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line.split()[1]
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return [
+        f"Machine: {os.cpu_count()} cores ({model}), {int(memory) / 1024 / 1024:.0f} GB RAM, "
+        f"load average now {load}",
+        f"PostgreSQL: {version}; {knobs}",
+        f"Python {platform.python_version()}",
+    ]
+
+
+def worker_env(url: str, data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("S3_BUCKET", "MEDIA_ROOT", "SECRET_KEY"):
+        env.pop(name, None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="imagemonkey_site.settings",
+        DATABASE_URL=url,
+        DATA_DIR=str(data_dir),
+        TASKS_BACKEND="django_tasks.backends.dummy.DummyBackend",
+        RATELIMIT_ENABLE="false",
+        REDIS_URL=REDIS_URL,
+        CACHE_KEY_PREFIX="imagemonkey-bench",
+        CHANNEL_LAYER_PREFIX="imagemonkey-bench",
+        ALLOWED_HOSTS="127.0.0.1",
+        DEBUG="false",
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    return env
+
+
+def run_scale(
+    scale: str, url: str, args: argparse.Namespace, data_dir: Path, throughput: bool
+) -> dict[str, Any]:
+    env = worker_env(url, data_dir)
+    if database_ensure(url, reseed=args.reseed):
+        print(f"\nCreated database {database_name(url)}.", flush=True)
+    migrate(env)
+    result_file = data_dir / f"result-{scale}.json"
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        scale,
+        "--database-url",
+        url,
+        "--result",
+        str(result_file),
+        "--calls",
+        str(args.calls),
+        "--warmup",
+        str(args.warmup),
+        "--threads",
+        str(args.threads),
+        "--voters",
+        str(args.voters),
+        "--duration",
+        str(args.duration),
+        "--processes",
+        ",".join(str(p) for p in args.processes),
+    ]
+    if throughput:
+        command.append("--throughput")
+    if args.explain:
+        command.append("--explain")
+    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True)  # noqa: S603
+    return json.loads(result_file.read_text())
+
+
+def summary(results: dict[str, dict[str, Any]]) -> None:
+    print("\n=== Summary ===")
+    for name, result in results.items():
+        rows = result["counts"]["labels_app_imagelabel"]
+        print(
+            f"  {name:<5} ({rows:>9,} image-labels)  service p95 {result['service']['p95']:6.2f} ms"
+            f"   HTTP p50 {result['http']['p50']:6.2f} ms  p95 {result['http']['p95']:6.2f} ms"
+        )
+    if "full" in results:
+        http_p95 = results["full"]["http"]["p95"]
+        print(
+            f"  HTTP p95 at 1M: {http_p95:.2f} ms, target <= {TARGET_HTTP_P95_MS:.0f} ms: "
+            f"{verdict(http_p95 <= TARGET_HTTP_P95_MS)}"
+        )
+    if "full" in results and "small" in results:
+        for kind in ("http", "service"):
+            ratio = results["full"][kind]["p95"] / results["small"][kind]["p95"]
+            print(
+                f"  {kind:<7} p95 1M / 10k = {ratio:.2f}{TIMES}, target <= "
+                f"{TARGET_FLAT_RATIO:.0f}{TIMES}: {verdict(ratio <= TARGET_FLAT_RATIO)}"
+            )
+    for name, result in results.items():
+        for run in result.get("throughput", []):
+            post = run["post"]
+            print(
+                f"  votes ({name}, {run['processes']} Daphne process(es)): "
+                f"{run['votes_per_s']:.0f} votes/s, POST p50 {post['p50'] if post else 0:.1f} ms "
+                f"p99 {post['p99'] if post else 0:.1f} ms; target >= {TARGET_VOTES_PER_S:.0f}: "
+                f"{verdict(run['votes_per_s'] >= TARGET_VOTES_PER_S)}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale",
+        choices=["full", "small", "small-only"],
+        default="full",
+        help="full: 1M and 10k, ratio, vote throughput at 1M (default); small: 10k with "
+        "throughput; small-only: 10k service and HTTP only (smoke run)",
+    )
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--small-database-url", help="default: the --database-url name with '_small' appended"
+    )
+    parser.add_argument("--reseed", action="store_true", help="drop and reseed the databases")
+    parser.add_argument("--calls", type=int, default=500, help="timed calls (default 500)")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed calls first (default 50)")
+    parser.add_argument("--threads", type=int, default=16, help="vote client threads")
+    parser.add_argument("--voters", type=int, default=64, help="distinct voters for the vote run")
+    parser.add_argument("--duration", type=float, default=20.0, help="vote window in seconds")
+    parser.add_argument(
+        "--processes",
+        type=lambda text: [int(p) for p in text.split(",")],
+        default=[1, 2],
+        help="Daphne process counts to try for votes (default 1,2)",
+    )
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
+    parser.add_argument("--worker", choices=sorted(SCALES), help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--throughput", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.calls < 2 or args.warmup < 0 or args.threads < 1 or args.duration <= 0:
+        parser.error("--calls >= 2, --warmup >= 0, --threads >= 1 and --duration > 0 please")
+    args.voters = max(args.voters, args.threads)
+    check_local(args.database_url)
+    if args.worker:
+        worker(args)
+        return
+
+    small_url = args.small_database_url or with_database(
+        args.database_url, database_name(args.database_url) + "_small"
+    )
+    check_local(small_url)
+    print("Next validation task and vote submission benchmark")
+    print("\n".join(machine_info(args.database_url)))
+    print(
+        f"Parameters: scale={args.scale}, {args.calls} timed calls after {args.warmup} warm-up; "
+        f"votes: {args.threads} threads, {args.voters} voters, {args.duration:.0f} s, "
+        f"Daphne processes {args.processes}"
+    )
+    print(
+        "Rate limiting is OFF (RATELIMIT_ENABLE=false): all requests come from one IP. "
+        f"Tasks: dummy backend. Cache: {REDIS_URL}. "
+        f"DATABASE_CONN_MAX_AGE: {os.environ.get('DATABASE_CONN_MAX_AGE', 'app default')}."
+    )
+    data_dir = Path(tempfile.mkdtemp(prefix="imagemonkey-bench-"))
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        results["small"] = run_scale(
+            "small", small_url, args, data_dir, throughput=args.scale == "small"
+        )
+        if args.scale == "full":
+            results["full"] = run_scale("full", args.database_url, args, data_dir, True)
+        summary(results)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
