@@ -644,6 +644,21 @@ def contested_scale(scale: Scale, gold_votes: int) -> float:
     return low
 
 
+def pg_array(values: list) -> str:
+    """An array literal: parsed once by array_in, unlike psycopg2's ARRAY[...] of literals."""
+
+    def item(value: object) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "t" if value else "f"
+        if isinstance(value, datetime):
+            return f'"{value.isoformat()}"'
+        return repr(value)
+
+    return "{" + ",".join(item(value) for value in values) + "}"
+
+
 def coprime_stride(size: int) -> int:
     return next(p for p in STRIDE_PRIMES if math.gcd(p, size) == 1)
 
@@ -762,6 +777,7 @@ class Seeder:
             params.update(defaults)
             defaulted += [column for column in left if column not in defaulted]
         print(f"  columns left at their model default: {', '.join(defaulted) or 'none'}")
+        params = {k: pg_array(v) if isinstance(v, list) else v for k, v in params.items()}
 
         self.stage("contributors", lambda: self.execute(statements["contributors"], params))
         if self.state("stage:restore") is None:
@@ -1057,8 +1073,21 @@ def service_measure(voter: Any, calls: int, warmup: int) -> dict[str, Any]:
     with connection.execute_wrapper(timer):
         for _ in range(breakdown_calls):
             next_validation_task(contributor=voter)
+    # Under ASGI with CONN_MAX_AGE=0 every request opens a connection to a new backend, whose
+    # catalog caches start empty; this is what the service costs there.
+    connect, fresh = [], []
+    for _ in range(min(calls, 100)):
+        connection.close()
+        started = time.perf_counter()
+        connection.ensure_connection()
+        connected = time.perf_counter()
+        next_validation_task(contributor=voter)
+        connect.append((connected - started) * 1000)
+        fresh.append((time.perf_counter() - connected) * 1000)
     return {
         "latency": percentiles(samples),
+        "connect": percentiles(connect),
+        "fresh": percentiles(fresh),
         "outcomes": dict(outcomes),
         "breakdown": sql_breakdown(timer, breakdown_calls),
         "statements": timer.statements,
@@ -1152,13 +1181,15 @@ def wait_ready(server: Server, log_dir: Path, timeout: float = 60.0) -> None:
     raise SystemExit(f"Daphne on port {server.port} did not come up:\n{log}")
 
 
-def http_measure(port: int, token: str, calls: int, warmup: int) -> dict[str, Any]:
+def http_measure(port: int, server_pid: int, token: str, calls: int, warmup: int) -> dict[str, Any]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}"}
     statuses: Counter[int] = Counter()
     samples = []
     try:
         for index in range(warmup + calls):
+            if index == warmup:
+                before = cpu_snapshot([server_pid])
             started = time.perf_counter()
             conn.request("GET", NEXT_PATH, headers=headers)
             response = conn.getresponse()
@@ -1167,9 +1198,16 @@ def http_measure(port: int, token: str, calls: int, warmup: int) -> dict[str, An
             if index >= warmup:
                 samples.append(elapsed)
                 statuses[response.status] += 1
+        after = cpu_snapshot([server_pid])
     finally:
         conn.close()
-    return {"latency": percentiles(samples), "statuses": dict(statuses)}
+    per_request = {
+        "Daphne": (after.processes[server_pid] - before.processes[server_pid]) / calls * 1000,
+        "PostgreSQL": (after.postgres - before.postgres) / calls * 1000,
+        "client": (after.own - before.own) / calls * 1000,
+        "machine": (after.machine_busy - before.machine_busy) / calls * 1000,
+    }
+    return {"latency": percentiles(samples), "statuses": dict(statuses), "cpu": per_request}
 
 
 @dataclass
@@ -1371,6 +1409,8 @@ def worker(args: argparse.Namespace) -> None:
     print(f"    {fmt_latency(service['latency'])}")
     print(f"    tasks: {service['outcomes']}")
     print("\n".join(service["breakdown"]))
+    print(f"    new DB connection alone:                {fmt_latency(service['connect'])}")
+    print(f"    the call right after a new connection:  {fmt_latency(service['fresh'])}")
 
     token = token_for(voter)
     get_inproc, get_sql = request_breakdown("GET", NEXT_PATH, token, None, min(args.calls, 200))
@@ -1381,10 +1421,14 @@ def worker(args: argparse.Namespace) -> None:
     env = dict(os.environ)
     log_dir = Path(env["DATA_DIR"])
     with daphne_servers(1, env, log_dir) as servers:
-        measured = http_measure(servers[0].port, token, args.calls, args.warmup)
+        measured = http_measure(
+            servers[0].port, servers[0].process.pid, token, args.calls, args.warmup
+        )
     result["http"] = measured["latency"]
     print(f"\n  GET {NEXT_PATH} over HTTP (1 Daphne process, keep-alive client):")
     print(f"    {fmt_latency(measured['latency'])}   statuses {measured['statuses']}")
+    cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in measured["cpu"].items())
+    print(f"    CPU ms per request: {cpu} (machine = every process on it)")
 
     if args.explain:
         print("\n  EXPLAIN ANALYZE of the service's statements (one captured call each):")

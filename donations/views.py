@@ -99,9 +99,15 @@ class ImageDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         image = self.object
+        image_labels = (
+            image.image_labels.select_related("label", "annotation")
+            .prefetch_related("annotation__revisions")
+            .order_by("label__name")
+        )
         return super().get_context_data(
             is_donor=self.request.contributor is not None
             and image.donor_id == self.request.contributor.pk,
+            image_labels=image_labels,
             **kwargs,
         )
 

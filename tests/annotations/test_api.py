@@ -211,3 +211,18 @@ def test_annotations_are_listed_per_image_and_label(annotator, api_client):
     assert [a["label"] for a in by_label] == ["dog"]
     assert len(by_image) == 1
     assert bad.status_code == 400
+
+
+def test_image_page_shows_annotations_with_toggles_and_revisions(annotator, client):
+    task = AnnotationTaskFactory(label=LabelFactory(name="dog"))
+    leased = take_task(annotator)
+    annotator.post(
+        "/api/annotations/", {"lease": leased["lease"]["id"], "shapes": [RECT]}, format="json"
+    )
+
+    html = client.get(task.image.get_absolute_url()).content.decode()
+
+    assert '<rect x="0.1" y="0.1" width="0.5" height="0.5"' in html
+    assert 'class="annotation-toggle"' in html
+    assert "revision 1" in html
+    assert "js/image_annotations.js" in html

@@ -310,3 +310,27 @@ def test_browse_mode_refuses_a_task_someone_else_holds():
         )
 
     assert (caught.value.status, caught.value.code) == (409, "leased")
+
+
+def test_moderator_restores_a_revision_from_the_admin(client):
+    from tests.factories import ModeratorFactory
+
+    annotation = annotated()
+    annotation_revise(
+        contributor=ContributorFactory(),
+        annotation_id=annotation.pk,
+        base_revision=1,
+        shapes=[{**RECT, "width": 0.1}],
+    )
+    moderator = ModeratorFactory(is_superuser=True)
+    client.force_login(moderator)
+    url = f"/admin/annotations/annotation/{annotation.pk}/restore/1/"
+
+    confirm = client.get(url)
+    response = client.post(url)
+
+    annotation.refresh_from_db()
+    assert "Restore revision 1" in confirm.content.decode()
+    assert response.status_code == 302
+    assert (annotation.revision, annotation.shapes) == (3, [RECT])
+    assert client.get(f"/admin/annotations/annotation/{annotation.pk}/change/").status_code == 200
