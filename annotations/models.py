@@ -3,6 +3,20 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from labels_app.models import random_key
+
+
+class ReviewState(models.TextChoices):
+    OPEN = "open", "Open for review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class ReviewAnswer(models.TextChoices):
+    GOOD = "good", "Good"
+    BAD = "bad", "Bad"
+    UNSURE = "unsure", "Not sure"
+
 
 class Annotation(models.Model):
     """The shapes outlining one label on one image; every change is a new revision."""
@@ -17,10 +31,30 @@ class Annotation(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Review of the current revision, weighted like label votes; a new revision starts afresh.
+    good_count = models.PositiveIntegerField(default=0)
+    bad_count = models.PositiveIntegerField(default=0)
+    unsure_count = models.PositiveIntegerField(default=0)
+    counted_votes = models.PositiveIntegerField(default=0)
+    evidence = models.FloatField(default=0.0)
+    probability = models.FloatField(default=0.5)
+    review_state = models.CharField(
+        max_length=16, choices=ReviewState.choices, default=ReviewState.OPEN
+    )
+    in_review = models.BooleanField(default=True)
+    random_key = models.FloatField(default=random_key, editable=False)
+    sort_key = models.FloatField(default=0.0)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(revision__gte=1), name="annotation_revision"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["sort_key"],
+                condition=models.Q(in_review=True),
+                name="annotation_review_queue",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,3 +133,31 @@ class Lease(models.Model):
     @property
     def is_active(self) -> bool:
         return self.expires_at > timezone.now()
+
+
+class AnnotationVote(models.Model):
+    """A review of one revision of an annotation: good, bad or not sure."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="votes")
+    revision = models.PositiveIntegerField()
+    contributor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.PROTECT, related_name="annotation_votes"
+    )
+    answer = models.CharField(max_length=8, choices=ReviewAnswer.choices)
+    counted = models.BooleanField(default=False)
+    weight = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contributor", "annotation", "revision"], name="annotation_vote_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(answer__in=ReviewAnswer.values),
+                name="annotation_vote_answer_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contributor_id}: {self.answer} on r{self.revision} of {self.annotation_id}"

@@ -1,20 +1,31 @@
+import math
 import random
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Abs, Exp, Least
 from django.utils import timezone
 
 from contributors.models import Contributor
 from donations.models import Image, ImageStatus
 from imagemonkey_site.errors import DomainError
-from labels_app.models import Answer, ImageLabel, Label, LabelKind
+from labels_app.models import Answer, ImageLabel, Label, LabelKind, random_key
 from validations.models import Vote
-from validations.services import record_answer
+from validations.services import counts_votes, decisive_evidence, record_answer
 
-from .models import Annotation, AnnotationRevision, AnnotationTaskMark, Lease, TaskMarkKind
+from .models import (
+    Annotation,
+    AnnotationRevision,
+    AnnotationTaskMark,
+    AnnotationVote,
+    Lease,
+    ReviewAnswer,
+    ReviewState,
+    TaskMarkKind,
+)
 from .shapes import shapes_clean
 
 LEASE_ATTEMPTS = 3
@@ -173,8 +184,13 @@ def annotation_submit(*, contributor: Contributor, lease_id, shapes) -> Annotati
     cleaned = shapes_clean(shapes, refinements=refinement_values())
     try:
         with transaction.atomic():
+            key = random_key()
             annotation = Annotation.objects.create(
-                image_label=image_label, shapes=cleaned, author=contributor
+                image_label=image_label,
+                shapes=cleaned,
+                author=contributor,
+                random_key=key,
+                sort_key=key,
             )
     except IntegrityError:
         raise DomainError(
@@ -227,7 +243,21 @@ def _new_revision(
     annotation.revision += 1
     annotation.shapes = shapes
     annotation.updated_at = timezone.now()
-    annotation.save(update_fields=["revision", "shapes", "updated_at"])
+    # A new revision is a new drawing: its review starts from nothing.
+    review_reset = {
+        "good_count": 0,
+        "bad_count": 0,
+        "unsure_count": 0,
+        "counted_votes": 0,
+        "evidence": 0.0,
+        "probability": 0.5,
+        "review_state": ReviewState.OPEN,
+        "in_review": True,
+        "sort_key": annotation.random_key,
+    }
+    for name, value in review_reset.items():
+        setattr(annotation, name, value)
+    annotation.save(update_fields=["revision", "shapes", "updated_at", *review_reset])
     AnnotationRevision.objects.create(
         annotation=annotation,
         number=annotation.revision,
@@ -274,3 +304,98 @@ def annotation_task_release(*, contributor: Contributor, lease_id, kind: str) ->
             pk=image_label.pk, not_annotatable_marks__gte=settings.ANNOTATION_RETIRE_AFTER
         ).update(needs_annotation=False)
     lease.delete()
+
+
+# --- Review ----------------------------------------------------------------------------------
+
+REVIEW_SIGN = {ReviewAnswer.GOOD: 1, ReviewAnswer.BAD: -1, ReviewAnswer.UNSURE: 0}
+
+
+def review_consensus_apply(
+    *, annotation_id: int, revision: int, answer: str, weight: float
+) -> None:
+    """One UPDATE computed from the row's current values (see validations.consensus_apply)."""
+    decisive = decisive_evidence()
+    delta = REVIEW_SIGN[answer] * weight
+    new_evidence = F("evidence") + delta
+    new_counted = F("counted_votes") + int(weight > 0)
+    undecided = Q(evidence__gt=-decisive - delta, evidence__lt=decisive - delta)
+    Annotation.objects.filter(pk=annotation_id, revision=revision).update(
+        **{f"{answer}_count": F(f"{answer}_count") + 1},
+        evidence=new_evidence,
+        counted_votes=new_counted,
+        probability=1.0 / (1.0 + Exp(-new_evidence)),
+        review_state=Case(
+            When(evidence__gte=decisive - delta, then=Value(ReviewState.APPROVED)),
+            When(evidence__lte=-decisive - delta, then=Value(ReviewState.REJECTED)),
+            default=Value(ReviewState.OPEN),
+        ),
+        in_review=Case(When(undecided, then=Value(True)), default=Value(False)),
+        sort_key=Least(new_counted, 10) + Abs(new_evidence) + F("random_key"),
+    )
+
+
+@transaction.atomic
+def annotation_vote_cast(
+    *, contributor: Contributor, annotation_id, revision, answer: str
+) -> AnnotationVote:
+    """Review the current revision of an annotation; weighted like label votes."""
+    if answer not in ReviewAnswer.values:
+        raise DomainError(
+            f"Unknown answer {str(answer)[:20]!r}: use 'good', 'bad' or 'unsure'.",
+            code="invalid_answer",
+        )
+    annotation = (
+        Annotation.objects.select_related("image_label__image").filter(pk=annotation_id).first()
+    )
+    if annotation is None or annotation.image_label.image.status != ImageStatus.UNLOCKED:
+        raise DomainError("There is no such annotation.", code="not_found", status=404)
+    if revision != annotation.revision:
+        raise DomainError(
+            f"The annotation changed (now revision {annotation.revision}); review the new one.",
+            code="revision_conflict",
+            status=409,
+            current_revision=annotation.revision,
+        )
+    if annotation.author_id == contributor.pk:
+        raise DomainError("You cannot review your own drawing.", code="own_work", status=409)
+    counting = counts_votes(contributor)
+    weight = contributor.vote_weight() if counting else 0.0
+    try:
+        with transaction.atomic():
+            vote = AnnotationVote.objects.create(
+                annotation=annotation,
+                revision=revision,
+                contributor=contributor,
+                answer=answer,
+                counted=counting,
+                weight=weight,
+            )
+    except IntegrityError:
+        raise DomainError(
+            "You already reviewed this revision.", code="already_answered", status=409
+        ) from None
+    review_consensus_apply(
+        annotation_id=annotation.pk, revision=revision, answer=answer, weight=weight
+    )
+    return vote
+
+
+def next_annotation_review(*, contributor: Contributor | None, rng=random) -> Annotation | None:
+    """An annotation revision to review: not one's own, not reviewed by this contributor."""
+    queue = Annotation.objects.filter(in_review=True, image_label__image__status="unlocked")
+    lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
+    if lowest is None:
+        return None
+    if contributor is not None:
+        reviewed = AnnotationVote.objects.filter(
+            annotation=OuterRef("pk"), revision=OuterRef("revision"), contributor=contributor
+        )
+        queue = queue.filter(~Exists(reviewed)).exclude(author=contributor)
+    queue = queue.select_related("image_label__image", "image_label__label")
+    rank = math.floor(lowest)
+    start = rank + rng.random()
+    return (
+        queue.filter(sort_key__gte=start, sort_key__lt=rank + 1).order_by("sort_key").first()
+        or queue.order_by("sort_key").first()
+    )

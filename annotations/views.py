@@ -1,7 +1,15 @@
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from contributors.identity import contributor_for_write
+from imagemonkey_site.errors import DomainError
+from imagemonkey_site.ratelimits import rate_limit
+from imagemonkey_site.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
 from validations.views import label_param
+
+from .services import annotation_vote_cast, next_annotation_review
 
 BROWSE_SIZE = 24
 
@@ -44,3 +52,30 @@ class BrowseView(TemplateView):
             .order_by("name")[:60]
         )
         return super().get_context_data(label=label, tasks=tasks, labels=labels, **kwargs)
+
+
+class ReviewView(DomainErrorPageMixin, TemplateView):
+    """“Is every dog outlined well?” — good, bad or not sure, one key each."""
+
+    template_name = "annotations/review.html"
+
+    def get_context_data(self, **kwargs):
+        annotation = next_annotation_review(contributor=self.request.contributor)
+        return super().get_context_data(annotation=annotation, **kwargs)
+
+    def post(self, request):
+        try:
+            rate_limit(request, "vote")
+            annotation_vote_cast(
+                contributor=contributor_for_write(request),
+                annotation_id=request.POST.get("annotation"),
+                revision=int(request.POST.get("revision") or 0),
+                answer=request.POST.get("answer", ""),
+            )
+        except DomainError as error:
+            if error.status == 429:
+                raise
+            messages.error(request, error.message)
+        except ValueError:
+            messages.error(request, "That review was incomplete; please try again.")
+        return redirect("annotate-review")

@@ -91,7 +91,8 @@ def gold_rate(contributor: Contributor | None) -> float:
     return max(settings.GOLD_RATE_FLOOR, settings.GOLD_RATE_AFTER_TRAINING * decay)
 
 
-def _counts_votes(contributor: Contributor) -> bool:
+def counts_votes(contributor: Contributor) -> bool:
+    """Whether this contributor's answers count toward consensus now."""
     return contributor.votes_counted or contributor.trust_level == TrustLevel.MODERATOR
 
 
@@ -152,7 +153,7 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
     Returns the number of votes flipped.
     """
     contributor = Contributor.objects.get(pk=contributor_id)
-    counting = _counts_votes(contributor)
+    counting = counts_votes(contributor)
     weight = contributor.vote_weight() if counting else 0.0
     flipped = 0
     pending = (
@@ -188,11 +189,11 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
 def contributor_trust_set(*, contributor: Contributor, level: int, locked: bool) -> Contributor:
     """A moderator's override of a trust level (and its lock); recounts votes if that changes
     whether this contributor's answers count."""
-    counted_before = _counts_votes(contributor)
+    counted_before = counts_votes(contributor)
     contributor.trust_level = level
     contributor.trust_level_locked = locked
     contributor.save(update_fields=["trust_level", "trust_level_locked"])
-    if _counts_votes(contributor) != counted_before:
+    if counts_votes(contributor) != counted_before:
         from .tasks import recount_contributor_votes  # tasks.py imports this module
 
         transaction.on_commit(
@@ -267,7 +268,7 @@ def _votable(image_label_id) -> ImageLabel:
 
 def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> VoteResult:
     """Store an answer and apply it; callers check first that the item takes answers."""
-    counting = _counts_votes(contributor) and not image_label.is_gold
+    counting = counts_votes(contributor) and not image_label.is_gold
     weight = contributor.vote_weight() if counting else 0.0
     try:
         with transaction.atomic():

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from annotations.models import Annotation, AnnotationRevision, Lease
+from annotations.models import Annotation, AnnotationRevision, AnnotationVote, Lease
 from donations.api.serializers import ImageSerializer
 from labels_app.api.serializers import LabelSerializer
 
@@ -85,3 +85,33 @@ class AnnotationReviseSerializer(serializers.Serializer):
 class LeaseForSerializer(serializers.Serializer):
     image = serializers.UUIDField()
     label = serializers.CharField(max_length=64)
+
+
+class ReviewTaskSerializer(serializers.ModelSerializer):
+    """One annotation revision to judge: are all the objects outlined well?"""
+
+    annotation = serializers.IntegerField(source="pk")
+    image = ImageSerializer(source="image_label.image")
+    label = LabelSerializer(source="image_label.label")
+    question = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Annotation
+        fields = ["annotation", "revision", "shapes", "image", "label", "question"]
+        read_only_fields = fields
+
+    def get_question(self, annotation) -> str:
+        return f"Is every {annotation.image_label.label.name} outlined well?"
+
+
+class AnnotationVoteInputSerializer(serializers.Serializer):
+    annotation = serializers.IntegerField()
+    revision = serializers.IntegerField(help_text="The revision you looked at")
+    answer = serializers.CharField(help_text="good, bad or unsure")
+
+
+class AnnotationVoteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AnnotationVote
+        fields = ["id", "annotation", "revision", "answer", "counted", "created_at"]
+        read_only_fields = fields

@@ -6,6 +6,8 @@ urlpatterns = [
     path("annotations/", views.AnnotationCollection.as_view(), name="api-annotations"),
     path("annotations/<int:pk>/", views.AnnotationDetail.as_view(), name="api-annotation-detail"),
     path("annotations/next/", views.NextAnnotationTask.as_view(), name="api-annotation-next"),
+    path("annotations/review/next/", views.NextReview.as_view(), name="api-annotation-review"),
+    path("annotation-votes/", views.AnnotationVoteCreate.as_view(), name="api-annotation-vote"),
     path("annotations/leases/", views.LeaseForImage.as_view(), name="api-annotation-lease-for"),
     path(
         "annotations/leases/<uuid:pk>/renew/",

@@ -16,6 +16,8 @@ from annotations.services import (
     annotation_task_lease,
     annotation_task_lease_for,
     annotation_task_release,
+    annotation_vote_cast,
+    next_annotation_review,
     refinement_values,
 )
 from contributors.identity import contributor_for_write
@@ -30,8 +32,11 @@ from .serializers import (
     AnnotationSerializer,
     AnnotationSubmitSerializer,
     AnnotationTaskSerializer,
+    AnnotationVoteInputSerializer,
+    AnnotationVoteSerializer,
     LeaseForSerializer,
     LeaseSerializer,
+    ReviewTaskSerializer,
 )
 
 
@@ -189,3 +194,34 @@ class AnnotationDetail(APIView):
 
 
 RELEASE_KINDS = "|".join(TaskMarkKind.values)
+
+
+class NextReview(APIView):
+    """An annotation to review (not your own, not reviewed by you yet)."""
+
+    @extend_schema(
+        responses={200: ReviewTaskSerializer, 204: OpenApiResponse(description="Nothing left")}
+    )
+    def get(self, request):
+        annotation = next_annotation_review(contributor=request.contributor)
+        if annotation is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(ReviewTaskSerializer(annotation, context={"request": request}).data)
+
+
+class AnnotationVoteCreate(APIView):
+    """Review an annotation revision: good, bad or unsure (weighted like label votes)."""
+
+    @extend_schema(request=AnnotationVoteInputSerializer, responses={201: AnnotationVoteSerializer})
+    def post(self, request):
+        serializer = AnnotationVoteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rate_limit(request, "vote")
+        data = serializer.validated_data
+        vote = annotation_vote_cast(
+            contributor=contributor_for_write(request),
+            annotation_id=data["annotation"],
+            revision=data["revision"],
+            answer=data["answer"],
+        )
+        return Response(AnnotationVoteSerializer(vote).data, status=status.HTTP_201_CREATED)

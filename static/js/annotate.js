@@ -390,7 +390,7 @@
     const p = [point.x, point.y];
     if (!state.polygon) {
       state.polygon = { points: [p], hover: null };
-      return renderCanvas();
+      return renderDraft();
     }
     const points = state.polygon.points;
     const closeRadius = Math.max(HANDLE_HIT_PX, 10);
@@ -405,7 +405,7 @@
       return;
     }
     points.push(p);
-    renderCanvas();
+    renderDraft();
   }
 
   function closePolygon() {
@@ -414,26 +414,26 @@
     if (!draft) return;
     if (draft.points.length < 3) {
       say("A polygon needs at least 3 points.", "error");
-      return renderCanvas();
+      return renderDraft();
     }
     const shape = { type: "polygon", points: draft.points };
     if (isTooSmall(shape)) {
       say("That polygon is too small to keep; draw it bigger or zoom in.", "error");
-      return renderCanvas();
+      return renderDraft();
     }
     addShape(shape);
   }
 
   function cancelPolygon() {
     state.polygon = null;
-    renderCanvas();
+    renderDraft();
   }
 
   function removeLastPoint() {
     if (!state.polygon) return;
     state.polygon.points.pop();
     if (!state.polygon.points.length) state.polygon = null;
-    renderCanvas();
+    renderDraft();
   }
 
   // --- Rendering -----------------------------------------------------------------------------
@@ -551,6 +551,11 @@
     el.toolbar.querySelector('[data-action="redo"]').disabled = state.historyIndex >= state.history.length - 1;
     el.toolbar.querySelector('[data-action="delete"]').disabled = state.selectedId === null;
     el.svg.setAttribute("class", "annotate-svg tool-" + state.tool + (state.spaceHeld ? " panning" : ""));
+  }
+
+  function renderDraft() {
+    renderCanvas();
+    renderToolbar();
   }
 
   function renderAll() {
@@ -1046,6 +1051,9 @@
   el.actions.addEventListener("click", onButtonClick);
   el.list.addEventListener("click", onListClick);
   el.list.addEventListener("change", onListChange);
+  el.image.addEventListener("error", function () {
+    if (state.task) say("The image could not be loaded; pass this task or reload the page.", "error");
+  });
   el.retry.addEventListener("click", function () { if (state.retryAction) state.retryAction(); });
   el.helpClose.addEventListener("click", closeHelp);
   el.help.addEventListener("click", function (event) { if (event.target === el.help) closeHelp(); });

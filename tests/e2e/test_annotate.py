@@ -2,11 +2,13 @@
 undoing, submitting, passing, "nothing here", shortcuts, refinements and touch on a phone."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from annotations.models import Annotation, AnnotationTaskMark, TaskMarkKind
+from annotations.models import Annotation, AnnotationTaskMark, Lease, TaskMarkKind
 from labels_app.models import Answer, ImageLabel, ImageLabelState, LabelKind
 from tests.factories import ImageFactory, ImageLabelFactory, LabelFactory
 from validations.models import Vote
@@ -271,7 +273,10 @@ def test_refinement_chosen_for_a_shape_is_saved_with_it(page):
 def touch(cdp, kind: str, *points: tuple[float, float]) -> None:
     cdp.send(
         "Input.dispatchTouchEvent",
-        {"type": kind, "touchPoints": [{"x": x, "y": y, "id": n} for n, (x, y) in enumerate(points)]},
+        {
+            "type": kind,
+            "touchPoints": [{"x": x, "y": y, "id": n} for n, (x, y) in enumerate(points)],
+        },
     )
 
 
@@ -330,3 +335,33 @@ def test_browse_mode_leases_the_chosen_image(page):
     page.goto(f"/annotate/?image={other_image.pk}&label=cat")
     expect(page.locator("#annotate-status")).to_contain_text("This image has no label 'cat'")
     expect(page.get_by_role("button", name="Take a new task")).to_be_visible()
+
+
+def test_lease_is_renewed_while_open_and_a_lost_lease_offers_a_new_task(page):
+    task = annotation_task()
+    page.clock.install()
+    open_editor(page)
+    lease = Lease.objects.get()
+    Lease.objects.filter(pk=lease.pk).update(expires_at=timezone.now() + timedelta(seconds=5))
+
+    with page.expect_response(lambda response: "/renew/" in response.url) as renewal:
+        page.clock.run_for(61_000)
+    assert renewal.value.status == 200
+    lease.refresh_from_db()
+    assert lease.expires_at > timezone.now() + timedelta(seconds=200)
+
+    lease.delete()  # as if it had expired and been cleaned up
+    drag(page, task, (0.2, 0.2), (0.5, 0.5))
+    with page.expect_response(lambda response: "/renew/" in response.url):
+        page.clock.run_for(60_000)
+    expect(page.locator("#annotate-status")).to_contain_text("There is no such lease")
+    page.keyboard.press("d")
+    expect(page.locator("#annotate-status")).to_have_text(
+        "Your lease on this task ended; take a new task."
+    )
+    assert not Annotation.objects.exists()
+
+    page.get_by_role("button", name="Take a new task").click()
+    expect(page.locator("#annotate-shapes .shape")).to_have_count(0)
+    expect(page.locator("#annotate-status")).to_have_text("")
+    assert Lease.objects.get().image_label == task
