@@ -84,6 +84,7 @@ def annotation_task_lease(
     )
     if current is not None and (label is None or current.image_label.label_id == label.pk):
         return current
+    _release_other_leases(contributor)
     for _ in range(LEASE_ATTEMPTS):
         start = rng.random()
         tasks = _open_tasks(contributor, label).select_for_update(skip_locked=True, of=("self",))
@@ -125,14 +126,31 @@ def annotation_task_lease_for(*, contributor: Contributor, image: Image, label_n
             code="already_annotated",
             status=409,
         )
-    lease = Lease.objects.filter(image_label=image_label, expires_at__gt=timezone.now()).first()
-    if lease is not None and lease.contributor_id != contributor.pk:
+    if not image_label.needs_annotation:
         raise DomainError(
-            "Someone else is annotating this right now; try again in a few minutes.",
-            code="leased",
+            "This object does not need an outline (it is not confirmed yet, or was retired).",
+            code="not_an_annotation_task",
             status=409,
         )
-    return lease or _claim(image_label=image_label, contributor=contributor)
+    taken = DomainError(
+        "Someone else is annotating this right now; try again in a few minutes.",
+        code="leased",
+        status=409,
+    )
+    lease = Lease.objects.filter(image_label=image_label, expires_at__gt=timezone.now()).first()
+    if lease is not None and lease.contributor_id != contributor.pk:
+        raise taken
+    if lease is None:
+        _release_other_leases(contributor)
+        lease = _claim(image_label=image_label, contributor=contributor)
+    if lease is None:
+        raise taken
+    return lease
+
+
+def _release_other_leases(contributor: Contributor) -> None:
+    """One task at a time: taking a new one gives back any other the contributor holds."""
+    Lease.objects.filter(contributor=contributor).delete()
 
 
 def _held_lease(*, contributor: Contributor, lease_id) -> Lease:

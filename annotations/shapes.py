@@ -87,6 +87,8 @@ def shape_clean(raw, where: str, refinements: dict[str, list[str]]) -> dict:
         rx, ry = _coordinate(raw["rx"], f"{where}.rx"), _coordinate(raw["ry"], f"{where}.ry")
         if rx < MIN_EXTENT or ry < MIN_EXTENT:
             raise _fail(where, "the ellipse has no area")
+        if cx - rx < -1e-9 or cx + rx > 1 + 1e-9 or cy - ry < -1e-9 or cy + ry > 1 + 1e-9:
+            raise _fail(where, "the ellipse reaches outside the image")
         shape.update(cx=cx, cy=cy, rx=rx, ry=ry)
     else:
         points = raw["points"]

@@ -334,3 +334,26 @@ def test_moderator_restores_a_revision_from_the_admin(client):
     assert response.status_code == 302
     assert (annotation.revision, annotation.shapes) == (3, [RECT])
     assert client.get(f"/admin/annotations/annotation/{annotation.pk}/change/").status_code == 200
+
+
+def test_browse_mode_refuses_labels_that_need_no_outline():
+    open_label = ImageLabelFactory(label=LabelFactory(name="dog"))
+
+    with pytest.raises(DomainError) as caught:
+        annotation_task_lease_for(
+            contributor=ContributorFactory(), image=open_label.image, label_name="dog"
+        )
+
+    assert (caught.value.status, caught.value.code) == (409, "not_an_annotation_task")
+
+
+def test_taking_a_new_task_gives_back_the_previous_lease():
+    dog, cat = LabelFactory(name="dog"), LabelFactory(name="cat")
+    AnnotationTaskFactory(label=dog)
+    AnnotationTaskFactory(label=cat)
+    contributor = ContributorFactory()
+    annotation_task_lease(contributor=contributor, label=dog)
+
+    second = annotation_task_lease(contributor=contributor, label=cat)
+
+    assert list(Lease.objects.values_list("pk", flat=True)) == [second.pk]

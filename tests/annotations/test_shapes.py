@@ -40,6 +40,7 @@ def test_valid_shapes_of_each_type_pass_unchanged():
         ([{**RECT, "x": True}], "shapes[0].x: must be a number"),
         ([{**RECT, "x": 0.8, "width": 0.5}], "the rectangle reaches outside the image"),
         ([{**RECT, "width": 0}], "the rectangle has no area"),
+        ([{**ELLIPSE, "cx": 0.95}], "the ellipse reaches outside the image"),
         ([{"type": "polygon", "points": [[0.1, 0.1], [0.2, 0.2]]}], "at least 3 points, not 2"),
         (
             [{"type": "polygon", "points": [[0.1, 0.1]] * 100_000}],
