@@ -9,7 +9,7 @@ from imagemonkey_site.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
 from validations.views import label_param
 
-from .services import annotation_vote_cast, next_annotation_review
+from .services import annotation_vote_cast, next_annotation_review, refinement_values
 
 BROWSE_SIZE = 24
 
@@ -21,10 +21,20 @@ class AnnotateView(TemplateView):
     template_name = "annotations/annotate.html"
 
     def get_context_data(self, **kwargs):
+        # ?annotation=<id> opens the editor on an existing annotation to rework it.
+        annotation = self.request.GET.get("annotation", "")[:12]
         return super().get_context_data(
             label=label_param(self.request),
             chosen_image=self.request.GET.get("image", "")[:36],
             chosen_label=self.request.GET.get("label", "")[:64],
+            annotation_id=annotation if annotation.isdigit() else "",
+            # Rework mode has no task payload, so the refinement choices come with the page.
+            refinements=[
+                {"name": name, "values": values}
+                for name, values in sorted(refinement_values().items())
+            ]
+            if annotation.isdigit()
+            else [],
             **kwargs,
         )
 

@@ -1,24 +1,28 @@
 """Benchmark: the next validation task and vote submission on a 1M-image PostgreSQL database.
 
 It seeds a dedicated PostgreSQL database with 1M unlocked images, 3M image-labels and about
-10M votes (server-side bulk loading), then measures, for a voter with 1,000 prior votes:
+10M votes (server-side bulk loading), and a second one with 10k image-labels, then measures,
+for a voter (trust level 1, training passed) with exactly 1,000 prior votes:
 
-* service   - ``next_validation_task(contributor=voter)`` in-process: p50/p95/p99, plus the SQL
-  time per call (the gold share of tasks is the real one, ~2 % for this voter);
-* HTTP      - ``GET /api/validations/next/`` against Daphne (the production server of
-  ``manage.py serve``), one keep-alive client, API-token authentication: p50/p95/p99;
-* the same two on a second database with 10k image-labels, and the 1M/10k ratio (flat cost);
+* service - ``next_validation_task(contributor=voter)`` in-process: p50/p95/p99, CPU per call
+  (Django process and its PostgreSQL backend), SQL per statement kind, and the same call on a
+  new database connection (what every request pays under ASGI with CONN_MAX_AGE=0); the gold
+  share of tasks is the real one (~2 % for this voter);
+* HTTP - ``GET /api/validations/next/`` with an API token and a keep-alive client against
+  Daphne, the server of ``manage.py serve``: p50/p95/p99 and CPU per request. With both
+  databases, one Daphne per database and the requests alternate between them, so both sizes
+  see the same machine load; the Django test client gives the in-process breakdown beside it;
 * vote throughput - N client threads, each a different voter, loop ``GET next`` then
-  ``POST /api/votes/`` for a fixed time, against 1 and then 2 Daphne processes: votes/s,
-  POST p50/p99, errors by status, and where the CPU went (client, Daphne, PostgreSQL, other).
+  ``POST /api/votes/`` for a fixed time against 1 and then 2 Daphne processes (each thread
+  keeps to one port): votes/s, POST p50/p99, errors by status, and where the CPU went.
 
-Targets (from the issue): HTTP p95 <= 25 ms at 1M; 1M p95 <= 2 x 10k p95; >= 300 votes/s.
-Rate limiting is switched off (RATELIMIT_ENABLE=false) because every request comes from one IP.
-It is a benchmark, not a test: the exit code is 0 whatever the verdicts.
+Targets (from the issue): HTTP p95 <= 25 ms at 1M; 1M p95 <= 2 x 10k p95 (flat cost);
+>= 300 votes/s. Rate limiting is switched off (RATELIMIT_ENABLE=false) because every request
+comes from one IP. It is a benchmark, not a test: the exit code is 0 whatever the verdicts.
 
-Seeding is resumable and idempotent: every stage is recorded in the ``bench_seed_state`` table
-of the bench database and skipped when done, so a rerun goes straight to the measurements;
-``--reseed`` drops and recreates the database. The big tables are loaded without their
+Seeding is resumable and idempotent: each stage is recorded in the ``bench_seed_state`` table of
+the bench database and skipped once done, so a rerun goes straight to the measurements;
+``--reseed`` drops and recreates the databases. The big tables are loaded without their
 secondary indexes and foreign keys, which are then recreated from the definitions saved just
 before dropping them and checked to be identical.
 
@@ -28,7 +32,7 @@ Run from the repository root::
     .venv/bin/python bench/next_task.py --scale small      # 10k only, throughput included
     .venv/bin/python bench/next_task.py --scale small-only # 10k service + HTTP: a smoke run
 
-The first full run seeds for several minutes; reruns take about two to three minutes.
+The first full run seeds for about seven minutes; reruns take about three.
 """
 
 from __future__ import annotations
@@ -718,7 +722,7 @@ class Seeder:
     # Stages
 
     def run(self) -> dict[str, Any]:
-        """Seed whatever is missing; returns the parameters the measurements need."""
+        """Seed whatever is missing; returns the seeding record (parameters, seconds)."""
         started = time.perf_counter()
         config = self.state("config")
         wanted = asdict(self.scale)
@@ -1062,7 +1066,28 @@ def sql_breakdown(timer: SqlTimer, calls: int) -> list[str]:
     return lines
 
 
+def process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        return cur.fetchone()[0]
+
+
 def service_measure(voter: Any, calls: int, warmup: int) -> dict[str, Any]:
+    """Latency and CPU per call (this process, and its PostgreSQL backend) of the service.
+
+    CPU time barely depends on how busy the machine is, unlike latency, so it is the figure
+    to compare between the two database sizes on a shared machine.
+    """
     from django.db import connection
 
     from validations.services import next_validation_task
@@ -1070,21 +1095,29 @@ def service_measure(voter: Any, calls: int, warmup: int) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     for _ in range(warmup):
         next_validation_task(contributor=voter)
+    backend = backend_pid()
+    own_before, backend_before = time.process_time(), process_cpu(backend)
     samples = []
     for _ in range(calls):
         started = time.perf_counter()
         task = next_validation_task(contributor=voter)
         samples.append((time.perf_counter() - started) * 1000)
         outcomes["none" if task is None else "gold" if task.is_gold else "queue"] += 1
+    warm_cpu = {
+        "Django": (time.process_time() - own_before) / calls * 1000,
+        "PostgreSQL": (process_cpu(backend) - backend_before) / calls * 1000,
+    }
     timer = SqlTimer()
-    breakdown_calls = min(calls, 200)
+    breakdown_calls = min(calls, 100)
     with connection.execute_wrapper(timer):
         for _ in range(breakdown_calls):
             next_validation_task(contributor=voter)
     # Under ASGI with CONN_MAX_AGE=0 every request opens a connection to a new backend, whose
     # catalog caches start empty; this is what the service costs there.
     connect, fresh = [], []
-    for _ in range(min(calls, 100)):
+    fresh_calls = min(calls, 100)
+    before = cpu_snapshot([])
+    for _ in range(fresh_calls):
         connection.close()
         started = time.perf_counter()
         connection.ensure_connection()
@@ -1092,18 +1125,32 @@ def service_measure(voter: Any, calls: int, warmup: int) -> dict[str, Any]:
         next_validation_task(contributor=voter)
         connect.append((connected - started) * 1000)
         fresh.append((time.perf_counter() - connected) * 1000)
+    connection.close()
+    after = cpu_snapshot([])
+    fresh_cpu = {
+        "Django": (after.own - before.own) / fresh_calls * 1000,
+        "PostgreSQL": (after.postgres - before.postgres) / fresh_calls * 1000,
+    }
     return {
         "latency": percentiles(samples),
+        "cpu": warm_cpu,
         "connect": percentiles(connect),
         "fresh": percentiles(fresh),
+        "fresh_cpu": fresh_cpu,
         "outcomes": dict(outcomes),
         "breakdown": sql_breakdown(timer, breakdown_calls),
         "statements": timer.statements,
     }
 
 
-def request_breakdown(method: str, path: str, token: str, body: Callable[[], dict] | None, n: int):
-    """The same request in-process (Django test client): total time and SQL by statement."""
+def fmt_cpu(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items())
+
+
+def request_breakdown(
+    method: str, path: str, token: str, body: Callable[[], dict] | None, n: int
+) -> tuple[dict[str, float], dict[str, float], list[str]]:
+    """The request in-process (Django test client, warm connection): time, CPU, SQL."""
     from django.db import connection
     from django.test import Client
 
@@ -1111,6 +1158,9 @@ def request_breakdown(method: str, path: str, token: str, body: Callable[[], dic
     headers = {"authorization": f"Token {token}"}
     timer = SqlTimer()
     samples = []
+    client.get("/api/nothing/")  # connects, so the backend below is the one used
+    backend = backend_pid()
+    own_before, backend_before = time.process_time(), process_cpu(backend)
     with connection.execute_wrapper(timer):
         for _ in range(n):
             started = time.perf_counter()
@@ -1122,13 +1172,18 @@ def request_breakdown(method: str, path: str, token: str, body: Callable[[], dic
                 )
             samples.append((time.perf_counter() - started) * 1000)
             assert response.status_code < 500, response.content[:300]
-    return percentiles(samples), sql_breakdown(timer, n)
+    cpu = {
+        "Django": (time.process_time() - own_before) / n * 1000,
+        "PostgreSQL": (process_cpu(backend) - backend_before) / n * 1000,
+    }
+    return percentiles(samples), cpu, sql_breakdown(timer, n)
 
 
+@dataclass
 class Server:
-    def __init__(self, process: subprocess.Popen, port: int) -> None:
-        self.process = process
-        self.port = port
+    process: subprocess.Popen
+    port: int
+    log: Any
 
 
 @contextmanager
@@ -1154,7 +1209,7 @@ def daphne_servers(count: int, env: dict[str, str], log_dir: Path) -> Iterator[l
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-            servers.append(Server(process, port))
+            servers.append(Server(process, port, log))
             wait_ready(servers[index], log_dir)
         yield servers
     finally:
@@ -1167,6 +1222,7 @@ def daphne_servers(count: int, env: dict[str, str], log_dir: Path) -> Iterator[l
             except subprocess.TimeoutExpired:
                 server.process.kill()
                 server.process.wait()
+            server.log.close()
 
 
 def wait_ready(server: Server, log_dir: Path, timeout: float = 60.0) -> None:
@@ -1421,32 +1477,38 @@ def worker(args: argparse.Namespace) -> None:
 
     service = service_measure(voter, args.calls, args.warmup)
     result["service"] = service["latency"]
+    result["service_cpu"] = service["cpu"]
     print(
         f"\n  next_validation_task (service, in-process), {args.calls} calls after {args.warmup}:"
     )
     print(f"    {fmt_latency(service['latency'])}")
-    print(f"    tasks: {service['outcomes']}")
+    print(f"    CPU ms per call: {fmt_cpu(service['cpu'])}   tasks: {service['outcomes']}")
     print("\n".join(service["breakdown"]))
-    print(f"    new DB connection alone:                {fmt_latency(service['connect'])}")
-    print(f"    the call right after a new connection:  {fmt_latency(service['fresh'])}")
+    print(f"    new DB connection alone:               {fmt_latency(service['connect'])}")
+    print(f"    the call right after a new connection: {fmt_latency(service['fresh'])}")
+    print(f"      CPU ms per connection + call: {fmt_cpu(service['fresh_cpu'])}")
 
     token = token_for(voter)
-    get_inproc, get_sql = request_breakdown("GET", NEXT_PATH, token, None, min(args.calls, 200))
-    print(f"\n  GET {NEXT_PATH} in-process (Django test client, no server):")
+    result["token"] = token
+    get_inproc, get_cpu, get_sql = request_breakdown(
+        "GET", NEXT_PATH, token, None, min(args.calls, 100)
+    )
+    print(f"\n  GET {NEXT_PATH} in-process (Django test client, warm connection, no server):")
     print(f"    {fmt_latency(get_inproc)}")
+    print(f"    CPU ms per request: {fmt_cpu(get_cpu)}")
     print("\n".join(get_sql))
 
     env = dict(os.environ)
     log_dir = Path(env["DATA_DIR"])
-    with daphne_servers(1, env, log_dir) as servers:
-        measured = http_measure(
-            servers[0].port, servers[0].process.pid, token, args.calls, args.warmup
-        )
-    result["http"] = measured["latency"]
-    print(f"\n  GET {NEXT_PATH} over HTTP (1 Daphne process, keep-alive client):")
-    print(f"    {fmt_latency(measured['latency'])}   statuses {measured['statuses']}")
-    cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in measured["cpu"].items())
-    print(f"    CPU ms per request: {cpu} (machine = every process on it)")
+    if args.http:
+        with daphne_servers(1, env, log_dir) as servers:
+            measured = http_measure(
+                servers[0].port, servers[0].process.pid, token, args.calls, args.warmup
+            )
+        result["http"] = measured["latency"]
+        print(f"\n  GET {NEXT_PATH} over HTTP (1 Daphne process, keep-alive client):")
+        print(f"    {fmt_latency(measured['latency'])}   statuses {measured['statuses']}")
+        print(f"    CPU ms per request: {fmt_cpu(measured['cpu'])} (machine = all processes)")
 
     if args.explain:
         print("\n  EXPLAIN ANALYZE of the service's statements (one captured call each):")
@@ -1455,12 +1517,13 @@ def worker(args: argparse.Namespace) -> None:
     if args.throughput:
         voters = bench_voters(args.voters + 1)
         probe = voters.pop()
-        pick = iter(list_open_items(200))
-        post_inproc, post_sql = request_breakdown(
+        pick = iter(queue_head_items(200))
+        post_inproc, post_cpu, post_sql = request_breakdown(
             "POST", VOTE_PATH, probe[1], lambda: {"image_label": next(pick), "answer": "yes"}, 100
         )
-        print(f"\n  POST {VOTE_PATH} in-process (Django test client, no server):")
+        print(f"\n  POST {VOTE_PATH} in-process (Django test client, warm connection, no server):")
         print(f"    {fmt_latency(post_inproc)}")
+        print(f"    CPU ms per request: {fmt_cpu(post_cpu)}")
         print("\n".join(post_sql))
         result["throughput"] = []
         for processes in args.processes:
@@ -1483,11 +1546,16 @@ def app_check() -> None:
         ) from None
 
 
-def list_open_items(count: int) -> list[int]:
+def queue_head_items(count: int) -> list[int]:
+    """Open items from a random point of the most-needed rank, where voters are sent."""
     from labels_app.models import ImageLabel
 
+    start = random.Random(SEED).random() * 0.5
     return list(
-        ImageLabel.objects.in_queue().order_by("-sort_key").values_list("pk", flat=True)[:count]
+        ImageLabel.objects.in_queue()
+        .filter(sort_key__gte=start)
+        .order_by("sort_key")
+        .values_list("pk", flat=True)[:count]
     )
 
 
@@ -1578,7 +1646,13 @@ def worker_env(url: str, data_dir: Path) -> dict[str, str]:
 
 
 def run_scale(
-    scale: str, url: str, args: argparse.Namespace, data_dir: Path, throughput: bool
+    scale: str,
+    url: str,
+    args: argparse.Namespace,
+    data_dir: Path,
+    *,
+    throughput: bool,
+    http: bool,
 ) -> dict[str, Any]:
     env = worker_env(url, data_dir)
     if database_ensure(url, reseed=args.reseed):
@@ -1609,31 +1683,104 @@ def run_scale(
     ]
     if throughput:
         command.append("--throughput")
+    if http:
+        command.append("--http")
     if args.explain:
         command.append("--explain")
     subprocess.run(command, cwd=REPO_ROOT, env=env, check=True)  # noqa: S603
     return json.loads(result_file.read_text())
 
 
+def paired_http(
+    envs: dict[str, dict[str, str]],
+    tokens: dict[str, str],
+    calls: int,
+    warmup: int,
+    log_dir: Path,
+) -> dict[str, dict[str, Any]]:
+    """GET next from one Daphne per database, alternating, so both see the same machine load."""
+    with (
+        daphne_servers(1, envs["small"], log_dir) as small,
+        daphne_servers(1, envs["full"], log_dir) as full,
+    ):
+        servers = {"small": small[0], "full": full[0]}
+        conns = {
+            name: http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            for name, server in servers.items()
+        }
+        samples: dict[str, list[float]] = {name: [] for name in servers}
+        statuses: dict[str, Counter[int]] = {name: Counter() for name in servers}
+        pids = [server.process.pid for server in servers.values()]
+        before = cpu_snapshot(pids)
+        try:
+            for index in range(warmup + calls):
+                if index == warmup:
+                    before = cpu_snapshot(pids)
+                order = ["small", "full"] if index % 2 == 0 else ["full", "small"]
+                for name in order:
+                    started = time.perf_counter()
+                    conns[name].request(
+                        "GET", NEXT_PATH, headers={"Authorization": f"Token {tokens[name]}"}
+                    )
+                    response = conns[name].getresponse()
+                    response.read()
+                    if index >= warmup:
+                        samples[name].append((time.perf_counter() - started) * 1000)
+                        statuses[name][response.status] += 1
+            after = cpu_snapshot(pids)
+        finally:
+            for conn in conns.values():
+                conn.close()
+    postgres = (after.postgres - before.postgres) / (2 * calls) * 1000
+    return {
+        name: {
+            "latency": percentiles(samples[name]),
+            "statuses": dict(statuses[name]),
+            "cpu": {
+                "Daphne": (
+                    after.processes[server.process.pid] - before.processes[server.process.pid]
+                )
+                / calls
+                * 1000,
+                "PostgreSQL (both, per request)": postgres,
+                "machine (per request)": (after.machine_busy - before.machine_busy)
+                / (2 * calls)
+                * 1000,
+            },
+        }
+        for name, server in servers.items()
+    }
+
+
 def summary(results: dict[str, dict[str, Any]]) -> None:
     print("\n=== Summary ===")
     for name, result in results.items():
         rows = result["counts"]["labels_app_imagelabel"]
+        cpu = result["service_cpu"]
         print(
-            f"  {name:<5} ({rows:>9,} image-labels)  service p95 {result['service']['p95']:6.2f} ms"
-            f"   HTTP p50 {result['http']['p50']:6.2f} ms  p95 {result['http']['p95']:6.2f} ms"
+            f"  {name:<5} ({rows:>9,} image-labels)  service p50 {result['service']['p50']:5.1f}"
+            f" p95 {result['service']['p95']:5.1f} ms (CPU/call {sum(cpu.values()):4.1f} ms)"
+            f"   HTTP p50 {result['http']['p50']:5.1f} p95 {result['http']['p95']:5.1f} ms"
         )
     if "full" in results:
         http_p95 = results["full"]["http"]["p95"]
         print(
-            f"  HTTP p95 at 1M: {http_p95:.2f} ms, target <= {TARGET_HTTP_P95_MS:.0f} ms: "
+            f"  HTTP p95 at 1M: {http_p95:.1f} ms, target <= {TARGET_HTTP_P95_MS:.0f} ms: "
             f"{verdict(http_p95 <= TARGET_HTTP_P95_MS)}"
         )
     if "full" in results and "small" in results:
-        for kind in ("http", "service"):
-            ratio = results["full"][kind]["p95"] / results["small"][kind]["p95"]
+        full, small = results["full"], results["small"]
+        ratios = [
+            ("HTTP p95 (paired)", full["http"]["p95"] / small["http"]["p95"]),
+            ("service p95", full["service"]["p95"] / small["service"]["p95"]),
+            (
+                "service CPU/call",
+                sum(full["service_cpu"].values()) / sum(small["service_cpu"].values()),
+            ),
+        ]
+        for label, ratio in ratios:
             print(
-                f"  {kind:<7} p95 1M / 10k = {ratio:.2f}{TIMES}, target <= "
+                f"  {label:<18} 1M / 10k = {ratio:.2f}{TIMES}, target <= "
                 f"{TARGET_FLAT_RATIO:.0f}{TIMES}: {verdict(ratio <= TARGET_FLAT_RATIO)}"
             )
     for name, result in results.items():
@@ -1641,8 +1788,8 @@ def summary(results: dict[str, dict[str, Any]]) -> None:
             post = run["post"]
             print(
                 f"  votes ({name}, {run['processes']} Daphne process(es)): "
-                f"{run['votes_per_s']:.0f} votes/s, POST p50 {post['p50'] if post else 0:.1f} ms "
-                f"p99 {post['p99'] if post else 0:.1f} ms; target >= {TARGET_VOTES_PER_S:.0f}: "
+                f"{run['votes_per_s']:.0f} votes/s, POST p50 {post['p50'] if post else 0:.0f} ms "
+                f"p99 {post['p99'] if post else 0:.0f} ms; target >= {TARGET_VOTES_PER_S:.0f}: "
                 f"{verdict(run['votes_per_s'] >= TARGET_VOTES_PER_S)}"
             )
 
@@ -1676,6 +1823,7 @@ def main() -> None:
     parser.add_argument("--worker", choices=sorted(SCALES), help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--throughput", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--http", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.calls < 2 or args.warmup < 0 or args.threads < 1 or args.duration <= 0:
         parser.error("--calls >= 2, --warmup >= 0, --threads >= 1 and --duration > 0 please")
@@ -1704,11 +1852,32 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="imagemonkey-bench-"))
     results: dict[str, dict[str, Any]] = {}
     try:
+        paired = args.scale == "full"
         results["small"] = run_scale(
-            "small", small_url, args, data_dir, throughput=args.scale == "small"
+            "small", small_url, args, data_dir, throughput=args.scale == "small", http=not paired
         )
-        if args.scale == "full":
-            results["full"] = run_scale("full", args.database_url, args, data_dir, True)
+        if paired:
+            results["full"] = run_scale(
+                "full", args.database_url, args, data_dir, throughput=True, http=False
+            )
+            measured = paired_http(
+                {
+                    "small": worker_env(small_url, data_dir),
+                    "full": worker_env(args.database_url, data_dir),
+                },
+                {name: result["token"] for name, result in results.items()},
+                args.calls,
+                args.warmup,
+                data_dir,
+            )
+            print(
+                f"\n=== GET {NEXT_PATH} over HTTP: one Daphne process per database, "
+                "requests alternating between them (same machine load for both) ==="
+            )
+            for name, figures in measured.items():
+                results[name]["http"] = figures["latency"]
+                print(f"  {name:<5} {fmt_latency(figures['latency'])}  {figures['statuses']}")
+                print(f"        CPU ms: {fmt_cpu(figures['cpu'])}")
         summary(results)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -147,15 +147,16 @@ else:
 
 # --- Rate limits (django-ratelimit counters in the default cache) ---------------------------
 # Allowed actions per period, indexed by trust level (newcomer, contributor, trusted,
-# moderator; None = unlimited). The IP network (IPv4 /32, IPv6 /64) gets the multiplier, so
-# people sharing a network are not starved but one network cannot flood the site.
+# moderator; None = unlimited); the RATE_LIMITS variable may replace them with the same JSON.
+# The IP network (IPv4 /32, IPv6 /64) gets the multiplier, so people sharing a network are
+# not starved but one network cannot flood the site.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_IPV4_MASK = 32
 RATELIMIT_IPV6_MASK = 64
 if env.bool("BEHIND_HTTPS_PROXY", default=False):
     RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="HTTP_X_REAL_IP")
 RATE_LIMIT_NETWORK_MULTIPLIER = env.int("RATE_LIMIT_NETWORK_MULTIPLIER", default=5)
-RATE_LIMITS = {
+RATE_LIMITS = env.json("RATE_LIMITS", default=None) or {
     "vote": {"minute": [30, 60, 120, None], "day": [1000, 5000, 20000, None]},
     "label": {"minute": [20, 40, 80, None], "day": [500, 3000, 10000, None]},
     "annotation": {"minute": [10, 30, 60, None], "day": [500, 3000, 10000, None]},

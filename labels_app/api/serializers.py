@@ -39,6 +39,7 @@ class ImageLabelSerializer(serializers.ModelSerializer):
             "no_count",
             "unsure_count",
             "counted_votes",
+            "needs_annotation",
             "created_at",
         ]
         read_only_fields = fields

@@ -31,6 +31,7 @@
     form: byId("annotate-form"),
     loading: byId("annotate-loading"),
     editor: byId("annotate-editor"),
+    question: byId("annotate-question"),
     labelName: byId("annotate-label-name"),
     description: byId("annotate-description"),
     toolbar: byId("annotate-toolbar"),
@@ -48,6 +49,10 @@
     actions: byId("annotate-actions"),
     status: byId("annotate-status"),
     retry: byId("annotate-retry"),
+    back: byId("annotate-back"),
+    addForm: byId("annotate-add-label"),
+    addInput: byId("annotate-add-label-input"),
+    addOptions: byId("annotate-add-label-options"),
     empty: byId("annotate-empty"),
     help: byId("annotate-help"),
     helpClose: byId("annotate-help-close"),
@@ -61,10 +66,15 @@
     chosenImage: root.dataset.chosenImage,
     chosenLabel: root.dataset.chosenLabel,
     renewMs: Number(root.dataset.renewSeconds || 60) * 1000,
+    annotationId: root.dataset.annotationId,
+    annotationsUrl: root.dataset.annotationsUrl,
+    labelSearchUrl: root.dataset.labelSearchUrl,
+    imagesUrl: root.dataset.imagesUrl,
   };
 
   const state = {
     task: null,
+    rework: null, // {id, revision} when reworking an existing annotation (no lease)
     leaseId: null,
     expired: false,
     busy: false,
@@ -738,9 +748,9 @@
 
   // --- Server -------------------------------------------------------------------------------
 
-  async function send(url, body) {
+  async function send(url, body, method) {
     const response = await fetch(url, {
-      method: "POST",
+      method: method || "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken },
       body: body === null ? undefined : JSON.stringify(body),
@@ -804,27 +814,62 @@
     delete root.dataset.imageLabel;
   }
 
-  function showOtherLabels(names) {
-    el.others.replaceChildren.apply(el.others, names.map(function (name) {
-      return htmlElement("li", { class: "chip chip-existing" }, name);
-    }));
-    el.othersBlock.hidden = !names.length;
+  function otherLabelChip(name, outlinable) {
+    const chip = htmlElement("li", { class: "chip chip-existing", "data-label": name });
+    if (!outlinable) {
+      chip.textContent = name;
+      return chip;
+    }
+    chip.classList.add("chip-action");
+    const button = htmlElement("button", { type: "button", class: "chip-outline", "data-outline": name }, "Outline " + name + " next");
+    chip.append(button);
+    return chip;
   }
 
-  function showTask(task) {
+  function showOtherLabels(names) {
+    el.others.replaceChildren.apply(el.others, names.map(function (name) { return otherLabelChip(name, false); }));
+    el.othersBlock.hidden = false;
+    markOutlinable(state.task.image.id);
+  }
+
+  // The task payload names the other labels without their state; confirmed ones may be waiting
+  // for an outline, so they become "Outline … next" chips (the lease says if they really are).
+  async function markOutlinable(imageId) {
+    let result;
+    try {
+      result = await send(config.imagesUrl + imageId + "/labels/", null, "GET");
+    } catch (error) {
+      return;
+    }
+    if (!result.ok || !state.task || state.task.image.id !== imageId) return;
+    const current = state.task.label.name;
+    result.data.forEach(function (imageLabel) {
+      if (imageLabel.state !== "confirmed" || imageLabel.label === current) return;
+      const old = Array.from(el.others.children).find(function (chip) { return chip.dataset.label === imageLabel.label; });
+      const chip = otherLabelChip(imageLabel.label, !state.rework);
+      if (old) old.replaceWith(chip);
+      else el.others.append(chip);
+    });
+  }
+
+  // Everything both modes share: the image, a clean slate of shapes, the view.
+  function showDrawing(task, shapes) {
     state.task = task;
-    state.leaseId = task.lease.id;
     state.expired = false;
     state.width = task.image.width;
     state.height = task.image.height;
-    state.shapes = [];
-    state.history = [[]];
+    state.shapes = shapes.map(function (shape) {
+      const copy = clone(shape);
+      copy.id = state.nextId++;
+      copy.refinements = copy.refinements || {};
+      return copy;
+    });
+    state.history = [clone(state.shapes)];
     state.historyIndex = 0;
     state.selectedId = null;
     state.polygon = null;
     state.gesture = null;
     state.pointers.clear();
-    root.dataset.imageLabel = task.image_label;
     say("");
     el.labelName.textContent = task.label.name;
     el.description.textContent = task.label.description || "";
@@ -839,7 +884,76 @@
     offer("", null);
     resetView();
     renderAll();
+  }
+
+  function showTask(task) {
+    state.leaseId = task.lease.id;
+    root.dataset.imageLabel = task.image_label;
+    el.question.replaceChildren("Outline every ", el.labelName);
+    showDrawing(task, []);
     startRenewal();
+  }
+
+  // --- Rework: improve an existing annotation as a new revision --------------------------------
+
+  async function loadAnnotation() {
+    offer("", null);
+    try {
+      const result = await send(config.annotationsUrl + config.annotationId + "/", null, "GET");
+      if (!result.ok) {
+        say(result.status === 404 ? "There is no such annotation, or its image is not public." : errorText(result), "error");
+        return offer("Try again", loadAnnotation);
+      }
+      const image = await send(config.imagesUrl + result.data.image + "/", null, "GET");
+      if (!image.ok) {
+        say(errorText(image), "error");
+        return offer("Try again", loadAnnotation);
+      }
+      showRework(result.data, image.data);
+    } catch (error) {
+      connectionFailed(loadAnnotation);
+    } finally {
+      el.loading.hidden = true;
+    }
+  }
+
+  function showRework(annotation, image) {
+    state.rework = { id: annotation.id, revision: annotation.revision };
+    state.leaseId = null;
+    root.dataset.annotation = annotation.id;
+    root.dataset.revision = annotation.revision;
+    // The page shows the large rendition; shapes are normalised, so only the proportions matter.
+    const display = Object.assign({}, image, { file_url: "/images/" + image.id + "/file/large" });
+    el.actions.querySelectorAll("[data-action]").forEach(function (button) {
+      button.hidden = button.dataset.action !== "done";
+    });
+    const refinements = JSON.parse(byId("annotate-refinements").textContent);
+    showDrawing({ label: { name: annotation.label, description: "" }, image: display, other_labels: [], refinements: refinements }, annotation.shapes);
+    showRevision();
+  }
+
+  function showRevision() {
+    el.question.replaceChildren("Improve the outline of ", el.labelName, " (revision " + state.rework.revision + ")");
+  }
+
+  async function saveRevision() {
+    const base = state.rework.revision;
+    const result = await send(config.annotationsUrl + state.rework.id + "/", { base_revision: base, shapes: state.shapes.map(payloadOf) }, "PUT");
+    if (!result.ok) {
+      say(errorText(result), "error");
+      // The other save stays; the user's own edits stay on screen until they choose to reload.
+      if (result.data.code === "revision_conflict") offer("Reload", loadAnnotation);
+      return;
+    }
+    state.rework.revision = result.data.revision;
+    root.dataset.revision = result.data.revision;
+    state.history = [clone(state.shapes)];
+    state.historyIndex = 0;
+    showRevision();
+    renderToolbar();
+    offer("", null);
+    say("Saved as revision " + result.data.revision + ".", "good");
+    el.back.hidden = false;
   }
 
   function startRenewal() {
@@ -882,11 +996,24 @@
       return offer("Take a new task", loadNext);
     }
     if (kind === "done" && state.polygon) closePolygon();
+    if (state.rework && kind !== "done") return;
     if (kind === "done" && !state.shapes.length) {
-      say("Draw at least one shape around a " + state.task.label.name + " first — or choose “Nothing to annotate here”.", "error");
+      say(state.rework
+        ? "An outline needs at least one shape around a " + state.task.label.name + "."
+        : "Draw at least one shape around a " + state.task.label.name + " first — or choose “Nothing to annotate here”.", "error");
       return;
     }
     setBusy(true);
+    if (state.rework) {
+      try {
+        await saveRevision();
+      } catch (error) {
+        connectionFailed(null);
+      } finally {
+        setBusy(false);
+      }
+      return;
+    }
     try {
       const result = kind === "done"
         ? await send(config.submitUrl, { lease: state.leaseId, shapes: state.shapes.map(payloadOf) })
@@ -904,6 +1031,140 @@
       if (!el.status.classList.contains("feedback-error")) say(message, "good");
     } catch (error) {
       connectionFailed(null);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // --- Unified mode: add labels, and take another object of this image next ------------------
+
+  const labelSearch = { timer: null, request: 0, matches: [], active: -1 };
+
+  function closeLabelOptions() {
+    labelSearch.request += 1; // a search still in flight must not reopen the list
+    window.clearTimeout(labelSearch.timer);
+    labelSearch.matches = [];
+    labelSearch.active = -1;
+    el.addOptions.hidden = true;
+    el.addOptions.textContent = "";
+    el.addInput.setAttribute("aria-expanded", "false");
+    el.addInput.setAttribute("aria-activedescendant", "");
+  }
+
+  function renderLabelOptions() {
+    el.addOptions.textContent = "";
+    labelSearch.matches.forEach(function (match, index) {
+      const option = htmlElement("li", {
+        role: "option",
+        id: "annotate-label-option-" + index,
+        class: "autocomplete-option" + (index === labelSearch.active ? " active" : ""),
+      });
+      option.append(htmlElement("strong", {}, match.name));
+      if (match.matched.toLowerCase() !== match.name) option.append(" (" + match.matched + ")");
+      option.addEventListener("mousedown", function (event) {
+        event.preventDefault();
+        addLabel(match.name);
+      });
+      el.addOptions.append(option);
+    });
+    el.addOptions.hidden = !labelSearch.matches.length;
+    el.addInput.setAttribute("aria-expanded", labelSearch.matches.length ? "true" : "false");
+    el.addInput.setAttribute("aria-activedescendant", labelSearch.active >= 0 ? "annotate-label-option-" + labelSearch.active : "");
+  }
+
+  async function searchLabels(text) {
+    const mine = ++labelSearch.request;
+    try {
+      const response = await fetch(config.labelSearchUrl + "?q=" + encodeURIComponent(text), { headers: { Accept: "application/json" } });
+      if (!response.ok || mine !== labelSearch.request) return;
+      const matches = await response.json();
+      if (mine !== labelSearch.request) return;
+      labelSearch.matches = matches;
+      labelSearch.active = matches.length ? 0 : -1;
+      renderLabelOptions();
+    } catch (error) {
+      // Autocomplete is a convenience; typing the whole name still works.
+    }
+  }
+
+  function onAddLabelInput() {
+    window.clearTimeout(labelSearch.timer);
+    const text = el.addInput.value.trim();
+    if (!text) return closeLabelOptions();
+    labelSearch.timer = window.setTimeout(function () { searchLabels(text); }, 120);
+  }
+
+  function onAddLabelKey(event) {
+    const count = labelSearch.matches.length;
+    if (event.key === "ArrowDown" && count) {
+      labelSearch.active = (labelSearch.active + 1) % count;
+      renderLabelOptions();
+      event.preventDefault();
+    } else if (event.key === "ArrowUp" && count) {
+      labelSearch.active = (labelSearch.active - 1 + count) % count;
+      renderLabelOptions();
+      event.preventDefault();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      const picked = labelSearch.matches[labelSearch.active];
+      addLabel(picked ? picked.name : el.addInput.value);
+    } else if (event.key === "Escape") {
+      closeLabelOptions();
+    }
+  }
+
+  function resultChip(name, note) {
+    const chip = htmlElement("li", { class: "chip chip-added", "data-label": name }, name);
+    chip.append(htmlElement("span", { class: "chip-note" }, note));
+    const old = Array.from(el.others.children).find(function (c) { return c.dataset.label === name; });
+    if (old) old.replaceWith(chip);
+    else el.others.append(chip);
+  }
+
+  async function addLabel(text) {
+    const name = text.trim().replace(/\s+/g, " ");
+    closeLabelOptions();
+    if (!name || !state.task) return;
+    el.addInput.disabled = true;
+    try {
+      const result = await send(config.imagesUrl + state.task.image.id + "/labels/", { labels: [name] });
+      if (!result.ok) return say(errorText(result), "error");
+      el.addInput.value = "";
+      const data = result.data;
+      if (data.added.length) {
+        const added = data.added[0].label;
+        resultChip(added, "added");
+        say("Added ‘" + added + "’ — others will confirm it, then it can be outlined.", "good");
+      } else if (data.already_there.length) {
+        const there = data.already_there[0];
+        if (!Array.from(el.others.children).some(function (c) { return c.dataset.label === there.label; })) {
+          resultChip(there.label, "already there");
+        }
+        say("‘" + there.label + "’ is already on this image.", "good");
+      } else if (data.suggested.length) {
+        resultChip(name, "suggestion noted");
+        say("‘" + name + "’ is not in the catalog yet, so it was noted as a suggestion.", "good");
+      }
+    } catch (error) {
+      say("The connection failed; check your network and try again.", "error");
+    } finally {
+      el.addInput.disabled = false;
+      el.addInput.focus();
+    }
+  }
+
+  async function outlineNext(name) {
+    if (!state.task || state.busy || state.rework) return;
+    if (state.shapes.length && !window.confirm("Your " + state.shapes.length + (state.shapes.length === 1 ? " shape" : " shapes") + " on " + state.task.label.name + " will be lost. Outline " + name + " instead?")) return;
+    setBusy(true);
+    try {
+      const result = await send(config.leasesUrl, { image: state.task.image.id, label: name });
+      if (!result.ok) return say(errorText(result), "error");
+      // The server gave back the previous lease when it leased this one.
+      stopRenewal();
+      showTask(result.data);
+    } catch (error) {
+      say("The connection failed; check your network and try again.", "error");
     } finally {
       setBusy(false);
     }
@@ -1054,6 +1315,17 @@
   el.image.addEventListener("error", function () {
     if (state.task) say("The image could not be loaded; pass this task or reload the page.", "error");
   });
+  el.others.addEventListener("click", function (event) {
+    const button = event.target.closest("button[data-outline]");
+    if (button) outlineNext(button.dataset.outline);
+  });
+  el.addForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    addLabel(el.addInput.value);
+  });
+  el.addInput.addEventListener("input", onAddLabelInput);
+  el.addInput.addEventListener("keydown", onAddLabelKey);
+  el.addInput.addEventListener("blur", function () { window.setTimeout(closeLabelOptions, 150); });
   el.retry.addEventListener("click", function () { if (state.retryAction) state.retryAction(); });
   el.helpClose.addEventListener("click", closeHelp);
   el.help.addEventListener("click", function (event) { if (event.target === el.help) closeHelp(); });
@@ -1065,6 +1337,7 @@
     if (document.visibilityState === "visible" && state.leaseId) renew();
   });
 
-  if (config.chosenImage && config.chosenLabel) loadChosen();
+  if (config.annotationId) loadAnnotation();
+  else if (config.chosenImage && config.chosenLabel) loadChosen();
   else loadNext();
 })();

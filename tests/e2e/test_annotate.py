@@ -1,5 +1,6 @@
 """The annotation editor in a real browser: drawing every shape type with the mouse, editing and
-undoing, submitting, passing, "nothing here", shortcuts, refinements and touch on a phone."""
+undoing, submitting, passing, "nothing here", shortcuts, refinements, touch on a phone, reworking
+an annotation from the review page, and adding labels or taking another object without leaving."""
 
 import re
 from datetime import timedelta
@@ -8,9 +9,16 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from annotations.models import Annotation, AnnotationTaskMark, Lease, TaskMarkKind
+from annotations.models import (
+    Annotation,
+    AnnotationRevision,
+    AnnotationTaskMark,
+    Lease,
+    TaskMarkKind,
+)
+from annotations.services import annotation_revise
 from labels_app.models import Answer, ImageLabel, ImageLabelState, LabelKind
-from tests.factories import ImageFactory, ImageLabelFactory, LabelFactory
+from tests.factories import ContributorFactory, ImageFactory, ImageLabelFactory, LabelFactory
 from validations.models import Vote
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,6 +29,18 @@ def annotation_task(**kwargs) -> ImageLabel:
     return ImageLabelFactory(
         state=ImageLabelState.CONFIRMED, in_queue=False, needs_annotation=True, **kwargs
     )
+
+
+def annotated(task: ImageLabel, shapes: list[dict]) -> Annotation:
+    """Someone else's outline of the task, as revision 1, waiting for review."""
+    author = ContributorFactory()
+    annotation = Annotation.objects.create(image_label=task, shapes=shapes, author=author)
+    AnnotationRevision.objects.create(annotation=annotation, number=1, shapes=shapes, author=author)
+    ImageLabel.objects.filter(pk=task.pk).update(needs_annotation=False)
+    return annotation
+
+
+FIRST_RECT = {"type": "rect", "x": 0.2, "y": 0.2, "width": 0.3, "height": 0.3}
 
 
 def console_errors(page) -> list[str]:
@@ -365,3 +385,132 @@ def test_lease_is_renewed_while_open_and_a_lost_lease_offers_a_new_task(page):
     expect(page.locator("#annotate-shapes .shape")).to_have_count(0)
     expect(page.locator("#annotate-status")).to_have_text("")
     assert Lease.objects.get().image_label == task
+
+
+def test_fix_it_from_review_saves_the_moved_shape_as_a_new_revision(page):
+    errors = console_errors(page)
+    task = annotation_task(label=LabelFactory(name="dog"))
+    annotation = annotated(task, [FIRST_RECT])
+
+    page.goto("/annotate/review/")
+    page.get_by_role("link", name="Fix it").click()
+    expect(page).to_have_url(re.compile(rf"/annotate/\?annotation={annotation.pk}$"))
+    expect(page.locator("#annotate-question")).to_have_text(
+        "Improve the outline of dog (revision 1)"
+    )
+    assert_rect(drawn_rect(page, task), x=0.2, y=0.2, width=0.3, height=0.3)
+    for action in ("passed", "nothing_here", "not_annotatable"):
+        expect(page.locator(f'#annotate-actions [data-action="{action}"]')).to_be_hidden()
+
+    page.keyboard.press("v")
+    expect(page.locator('[data-tool="select"]')).to_have_attribute("aria-pressed", "true")
+    print(
+        page.evaluate("document.getElementById('annotate-svg').getAttribute('viewBox')"),
+        page.locator("#annotate-svg").bounding_box(),
+        page.locator("#annotate-shapes rect").bounding_box(),
+    )
+    drag(page, task, (0.35, 0.35), (0.55, 0.45))  # move it by (+0.2, +0.1)
+    assert_rect(drawn_rect(page, task), x=0.4, y=0.3, width=0.3, height=0.3)
+    page.get_by_role("button", name="Done").click()
+
+    expect(page.locator("#annotate-status")).to_have_text("Saved as revision 2.")
+    expect(page.get_by_role("link", name="Back to reviewing")).to_have_attribute(
+        "href", "/annotate/review/"
+    )
+    expect(page.locator("#annotate-question")).to_have_text(
+        "Improve the outline of dog (revision 2)"
+    )
+    annotation.refresh_from_db()
+    assert annotation.revision == 2
+    (rect,) = annotation.shapes
+    assert_rect(
+        {key: value for key, value in rect.items() if key != "type"},
+        x=0.4,
+        y=0.3,
+        width=0.3,
+        height=0.3,
+    )
+    old, new = annotation.revisions.order_by("number")
+    assert (old.number, old.shapes) == (1, [FIRST_RECT])
+    assert (new.number, new.shapes) == (2, annotation.shapes)
+    assert not Lease.objects.exists()
+    assert errors == []
+
+
+def test_fix_it_conflict_keeps_the_other_save_and_reload_shows_it(page):
+    task = annotation_task(label=LabelFactory(name="dog"))
+    annotation = annotated(task, [FIRST_RECT])
+    page.goto(f"/annotate/?annotation={annotation.pk}")
+    expect(page.locator("#annotate-question")).to_have_text(
+        "Improve the outline of dog (revision 1)"
+    )
+    expect(page.locator("#annotate-shapes .shape")).to_have_count(1)
+
+    ellipse = {"type": "ellipse", "cx": 0.5, "cy": 0.5, "rx": 0.2, "ry": 0.1}
+    annotation_revise(
+        contributor=ContributorFactory(),
+        annotation_id=annotation.pk,
+        base_revision=1,
+        shapes=[ellipse],
+    )
+    drag(page, task, (0.6, 0.6), (0.9, 0.9))
+    expect(page.locator("#annotate-shapes .shape")).to_have_count(2)
+    page.get_by_role("button", name="Done").click()
+
+    expect(page.locator("#annotate-status")).to_contain_text(
+        "Someone saved revision 2 after revision 1"
+    )
+    annotation.refresh_from_db()
+    assert annotation.revision == 2
+    assert [shape["type"] for shape in annotation.shapes] == ["ellipse"]
+    assert annotation.revisions.count() == 2
+    expect(page.locator("#annotate-shapes .shape")).to_have_count(2)  # own edits still shown
+
+    page.get_by_role("button", name="Reload").click()
+    expect(page.locator("#annotate-question")).to_have_text(
+        "Improve the outline of dog (revision 2)"
+    )
+    expect(page.locator("#annotate-shapes ellipse")).to_have_count(1)
+    expect(page.locator("#annotate-shapes rect")).to_have_count(0)
+    expect(page.locator("#annotate-status")).to_have_text("")
+
+
+def test_unified_mode_adds_a_label_from_the_catalog_for_others_to_confirm(page):
+    cat = LabelFactory(name="cat")
+    task = annotation_task(label=LabelFactory(name="dog"))
+    open_editor(page)
+
+    page.get_by_label("Add a label").fill("ca")
+    option = page.locator("#annotate-add-label-options .autocomplete-option")
+    expect(option).to_have_count(1)
+    expect(option).to_contain_text("cat")
+    page.get_by_label("Add a label").press("Enter")
+
+    expect(page.locator("#annotate-status")).to_have_text(
+        "Added ‘cat’ — others will confirm it, then it can be outlined."
+    )
+    expect(page.locator('#annotate-other-labels .chip[data-label="cat"]')).to_contain_text("added")
+    added = ImageLabel.objects.get(image=task.image, label=cat)
+    assert added.state == ImageLabelState.OPEN
+    assert not added.needs_annotation
+    assert Lease.objects.get().image_label == task  # still on the same task
+
+
+def test_unified_mode_outlines_another_confirmed_object_of_the_image_next(page):
+    task = annotation_task(label=LabelFactory(name="dog"))
+    tree = annotation_task(image=task.image, label=LabelFactory(name="tree"))
+    ImageLabelFactory(
+        image=task.image, label=LabelFactory(name="sky"), state=ImageLabelState.CONFIRMED
+    )
+    assert open_editor(page, f"/annotate/?image={task.image_id}&label=dog") == task
+
+    page.get_by_role("button", name="Outline sky next").click()
+    expect(page.locator("#annotate-status")).to_have_text(
+        "This object does not need an outline (it is not confirmed yet, or was retired)."
+    )
+    drag(page, task, (0.2, 0.2), (0.5, 0.5))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Outline tree next").click()
+    expect(page.locator("#annotate-question")).to_have_text("Outline every tree")
+    expect(page.locator("#annotate-shapes .shape")).to_have_count(0)
+    assert Lease.objects.get().image_label == tree
