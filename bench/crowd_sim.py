@@ -51,6 +51,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -287,10 +288,12 @@ def crowd_vote(crowd: Crowd, budget: int, rng: random.Random) -> RunLog:
 
     from contributors.models import Contributor
     from imagemonkey_site.errors import DomainError
+    from labels_app.models import ImageLabel
     from validations.services import next_validation_task, vote_cast
 
     log = RunLog()
     gold = set(crowd.gold_ids)
+    items = ImageLabel.objects.filter(label_id=crowd.label_id, gold_answer="")
     active = list(crowd.voters)
     exhausted: list[Voter] = []
     started = time.perf_counter()
@@ -299,16 +302,25 @@ def crowd_vote(crowd: Crowd, budget: int, rng: random.Random) -> RunLog:
             log.stop_reason = f"vote budget spent ({budget:,} answers)"
             break
         if not active:
-            # A recount may have reopened items, so ask every voter once more before stopping.
+            # Every voter was sent away once. A recount (demotion or promotion) may have
+            # reopened items since, so give each voter another turn if the queue still holds
+            # something they have not answered. Gold alone is no reason to come back: with an
+            # empty queue, next_validation_task still hands out gold at the gold rate, and
+            # re-asking for it would answer all 200 gold items per voter before stopping.
             log.sweeps += 1
+            if not items.in_queue().exists():
+                log.stop_reason = "no voter gets a task: every image-label decided (queue empty)"
+                break
             for voter in exhausted:
                 contributor = Contributor.objects.get(pk=voter.pk)
-                if next_validation_task(contributor=contributor, rng=rng) is not None:
+                if items.open_for(contributor).exists():
                     active.append(voter)
-            exhausted = [voter for voter in exhausted if voter not in active]
             if not active:
-                log.stop_reason = "no voter gets a task any more (queue empty for everyone)"
+                log.stop_reason = (
+                    "no voter gets a task: the open image-labels were answered by every voter"
+                )
                 break
+            exhausted = [voter for voter in exhausted if voter not in active]
         index = rng.randrange(len(active))
         voter = active[index]
         # Loaded afresh per step, as each web request does: vote_cast reads the standing
@@ -334,9 +346,7 @@ def crowd_vote(crowd: Crowd, budget: int, rng: random.Random) -> RunLog:
         log.gold_votes += task.pk in gold
         if log.votes % PROGRESS_EVERY == 0:
             elapsed = time.perf_counter() - started
-            from labels_app.models import ImageLabel
-
-            open_items = ImageLabel.objects.filter(pk__in=crowd.item_ids, state="open").count()
+            open_items = items.filter(state="open").count()
             print(
                 f"    … {log.votes:,} answers in {elapsed:.0f} s "
                 f"({1000 * elapsed / log.votes:.1f} ms each), {open_items:,} items still open",
@@ -514,7 +524,7 @@ def scenario_run(args: argparse.Namespace, adversarial: float) -> dict[str, Any]
         counted_votes = votes.filter(on_gold=False, counted=True).count()
         total = len(crowd.item_ids)
 
-        print(f"stopped: {log.stop_reason}")
+        print(f"stopped: {log.stop_reason} ({log.sweeps} re-checks of idle voters)")
         print(
             f"answers: {log.votes:,} ({log.gold_votes:,} on gold, {item_votes:,} on items, "
             f"{log.votes / total:.1f} per item); counted {counted_votes:,} = "
@@ -608,6 +618,10 @@ def arguments_parse() -> argparse.Namespace:
 
 def main() -> None:
     args = arguments_parse()
+    # Progress and results as they happen, also when the output goes to a file.
+    sys.stdout.reconfigure(line_buffering=True)
+    # A plain `kill` should still remove the temporary data directory (finally below).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     data_dir = Path(tempfile.mkdtemp(prefix="imagemonkey-crowd-"))
     try:
         environment_isolate(data_dir, args.database_url)

@@ -84,7 +84,7 @@ VOTE_PATH = "/api/votes/"
 TIMES = "\N{MULTIPLICATION SIGN}"
 # Strides for spreading voters over items: coprime with the pool size gives distinct voters.
 STRIDE_PRIMES = (12503, 7919, 6007, 4493, 3001, 1009, 211, 97, 89, 83)
-AGREEING_SHARE = 0.12
+AGREEING_SHARE = 0.065
 AGREEING_MEAN_VOTES = 3.5
 
 
@@ -292,7 +292,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN pg_temp.bench_u(n, 4) < 0.5 THEN 'yes' ELSE 'no' END;
 
 -- Ordinary answers image-label n received: none on gold items (theirs are training answers),
--- 2-5 agreeing answers on a share of items, 0..contested_scale mixed answers on the rest.
+-- 2-5 agreeing answers on a share of items (most of them decided), 0..contested_scale mixed
+-- answers on the rest.
 CREATE FUNCTION pg_temp.bench_ballots(n bigint, agreeing float8, contested_scale float8)
 RETURNS int
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
