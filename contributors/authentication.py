@@ -1,8 +1,12 @@
+from datetime import timedelta
+
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import ApiToken
 from .services import contributor_of_user
+
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -21,7 +25,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = ApiToken.objects.matching_key(header[1].decode(errors="replace"))
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            # At most one write per token every few minutes, not one per request.
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         request._request.contributor = contributor_of_user(token.user)
         return token.user, token
 

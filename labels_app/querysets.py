@@ -24,13 +24,18 @@ class ImageLabelQuerySet(models.QuerySet):
     def gold(self) -> ImageLabelQuerySet:
         return self.exclude(gold_answer="").filter(image__status="unlocked")
 
-    def not_seen_by(self, contributor) -> ImageLabelQuerySet:
-        """Without the ones this contributor answered or skipped (NOT EXISTS, index-backed)."""
+    def not_seen_by(self, contributor, *, gold_only: bool = False) -> ImageLabelQuerySet:
+        """Without the ones this contributor answered or skipped (NOT EXISTS, index-backed).
+
+        `gold_only` narrows the answered-check to answers on gold items, which a partial
+        index covers, so choosing gold does not scan a long voting history."""
         from validations.models import ValidationSkip, Vote
 
         if contributor is None:
             return self
         answered = Vote.objects.filter(image_label=models.OuterRef("pk"), contributor=contributor)
+        if gold_only:
+            answered = answered.filter(on_gold=True)
         skipped = ValidationSkip.objects.filter(
             image_label=models.OuterRef("pk"), contributor=contributor
         )

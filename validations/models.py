@@ -10,8 +10,12 @@ class Vote(models.Model):
     image_label = models.ForeignKey(
         "labels_app.ImageLabel", on_delete=models.CASCADE, related_name="votes"
     )
+    # Indexed by the unique (contributor, image_label) constraint below.
     contributor = models.ForeignKey(
-        "contributors.Contributor", on_delete=models.PROTECT, related_name="votes"
+        "contributors.Contributor",
+        on_delete=models.PROTECT,
+        related_name="votes",
+        db_index=False,
     )
     answer = models.CharField(max_length=8, choices=Answer.choices)
     counted = models.BooleanField(default=False)
@@ -34,7 +38,14 @@ class Vote(models.Model):
                 name="vote_weight_only_when_counted",
             ),
         ]
-        indexes = [models.Index(fields=["contributor", "counted"], name="vote_contributor")]
+        indexes = [
+            models.Index(fields=["contributor", "counted"], name="vote_contributor"),
+            models.Index(
+                fields=["contributor", "image_label"],
+                condition=models.Q(on_gold=True),
+                name="vote_gold_by_contributor",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contributor_id}: {self.answer} on {self.image_label_id}"

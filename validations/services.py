@@ -379,9 +379,9 @@ def _next_gold(
 ) -> ImageLabel | None:
     gold = (
         ImageLabel.objects.gold()
-        .not_seen_by(contributor)
+        .not_seen_by(contributor, gold_only=True)
         .exclude(pk__in=exclude)
-        .select_related("image", "label")
+        .select_related("image", "label__parent")
     )
     if label is not None:
         gold = gold.filter(label=label)
@@ -405,7 +405,9 @@ def _next_in_queue(
     rank = math.floor(lowest)
     start = rank + rng.random()
     candidates = (
-        queue.not_seen_by(contributor).exclude(pk__in=exclude).select_related("image", "label")
+        queue.not_seen_by(contributor)
+        .exclude(pk__in=exclude)
+        .select_related("image", "label__parent")
     )
     return (
         candidates.filter(sort_key__gte=start, sort_key__lt=rank + 1).order_by("sort_key").first()
