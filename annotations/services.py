@@ -5,8 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
-from django.db.models.functions import Abs, Exp, Least
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
 from contributors.models import Contributor
@@ -14,7 +13,7 @@ from donations.models import Image, ImageStatus
 from imagemonkey_site.errors import DomainError
 from labels_app.models import Answer, ImageLabel, Label, LabelKind, random_key
 from validations.models import Vote
-from validations.services import counts_votes, decisive_evidence, record_answer
+from validations.services import counts_votes, evidence_update, record_answer
 
 from .models import (
     Annotation,
@@ -332,24 +331,17 @@ REVIEW_SIGN = {ReviewAnswer.GOOD: 1, ReviewAnswer.BAD: -1, ReviewAnswer.UNSURE: 
 def review_consensus_apply(
     *, annotation_id: int, revision: int, answer: str, weight: float
 ) -> None:
-    """One UPDATE computed from the row's current values (see validations.consensus_apply)."""
-    decisive = decisive_evidence()
-    delta = REVIEW_SIGN[answer] * weight
-    new_evidence = F("evidence") + delta
-    new_counted = F("counted_votes") + int(weight > 0)
-    undecided = Q(evidence__gt=-decisive - delta, evidence__lt=decisive - delta)
+    """Apply one review to the current revision in a single UPDATE (see evidence_update)."""
+    update = evidence_update(
+        delta=REVIEW_SIGN[answer] * weight,
+        counted_delta=int(weight > 0),
+        state_field="review_state",
+        states=(ReviewState.APPROVED, ReviewState.REJECTED, ReviewState.OPEN),
+    )
     Annotation.objects.filter(pk=annotation_id, revision=revision).update(
+        **update.changes,
         **{f"{answer}_count": F(f"{answer}_count") + 1},
-        evidence=new_evidence,
-        counted_votes=new_counted,
-        probability=1.0 / (1.0 + Exp(-new_evidence)),
-        review_state=Case(
-            When(evidence__gte=decisive - delta, then=Value(ReviewState.APPROVED)),
-            When(evidence__lte=-decisive - delta, then=Value(ReviewState.REJECTED)),
-            default=Value(ReviewState.OPEN),
-        ),
-        in_review=Case(When(undecided, then=Value(True)), default=Value(False)),
-        sort_key=Least(new_counted, 10) + Abs(new_evidence) + F("random_key"),
+        in_review=Case(When(update.undecided, then=Value(True)), default=Value(False)),
     )
 
 

@@ -30,6 +30,46 @@ def decisive_evidence() -> float:
 # --- Consensus -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class EvidenceUpdate:
+    changes: dict
+    decided_yes: Q
+    undecided: Q
+
+
+def evidence_update(
+    *, delta: float, counted_delta: int, state_field: str, states: tuple[str, str, str]
+) -> EvidenceUpdate:
+    """The columns every weighted-evidence row updates (image-labels, annotation reviews).
+
+    Every derived column is computed by the database from the row's current values, so
+    concurrent votes never lose an update and no lock is held between read and write.
+    SQL evaluates the right-hand sides against the old row, hence the shifted thresholds.
+    `states` names the row's (yes, no, open) states.
+    """
+    decisive = decisive_evidence()
+    yes_state, no_state, open_state = states
+    new_evidence = F("evidence") + delta
+    new_counted = F("counted_votes") + counted_delta
+    decided_yes = Q(evidence__gte=decisive - delta)
+    decided_no = Q(evidence__lte=-decisive - delta)
+    changes = {
+        "evidence": new_evidence,
+        "counted_votes": new_counted,
+        "probability": 1.0 / (1.0 + Exp(-new_evidence)),
+        state_field: Case(
+            When(decided_yes, then=Value(yes_state)),
+            When(decided_no, then=Value(no_state)),
+            default=Value(open_state),
+        ),
+        # Fewest counted votes and least evidence first; the random fraction spreads voters.
+        "sort_key": Least(new_counted, 10) + Abs(new_evidence) + F("random_key"),
+    }
+    return EvidenceUpdate(
+        changes=changes, decided_yes=decided_yes, undecided=~decided_yes & ~decided_no
+    )
+
+
 def consensus_apply(
     *,
     image_label_id: int,
@@ -39,37 +79,24 @@ def consensus_apply(
     counted_delta: int = 0,
     raw_answer: str | None = None,
 ) -> None:
-    """Add evidence (and optionally a raw answer) to an image-label in one UPDATE statement.
-
-    Every derived column is computed by the database from the row's current values, so
-    concurrent votes never lose an update and no lock is held between read and write.
-    SQL evaluates the right-hand sides against the old row, hence the shifted thresholds.
-    """
-    decisive = decisive_evidence()
-    new_evidence = F("evidence") + evidence_delta
-    new_counted = F("counted_votes") + counted_delta
-    undecided = Q(evidence__gt=-decisive - evidence_delta, evidence__lt=decisive - evidence_delta)
+    """Add evidence (and optionally a raw answer) to an image-label in one UPDATE statement."""
+    update = evidence_update(
+        delta=evidence_delta,
+        counted_delta=counted_delta,
+        state_field="state",
+        states=(ImageLabelState.CONFIRMED, ImageLabelState.REJECTED, ImageLabelState.OPEN),
+    )
     changes = {
-        "evidence": new_evidence,
-        "counted_votes": new_counted,
-        "probability": 1.0 / (1.0 + Exp(-new_evidence)),
-        "state": Case(
-            When(evidence__gte=decisive - evidence_delta, then=Value(ImageLabelState.CONFIRMED)),
-            When(evidence__lte=-decisive - evidence_delta, then=Value(ImageLabelState.REJECTED)),
-            default=Value(ImageLabelState.OPEN),
-        ),
-        "in_queue": Case(When(undecided, then=Value(image_public)), default=Value(False)),
+        **update.changes,
+        "in_queue": Case(When(update.undecided, then=Value(image_public)), default=Value(False)),
         # Confirmed objects on public images wait to be outlined, unless retired as too hard.
         "needs_annotation": Case(
             When(
-                Q(evidence__gte=decisive - evidence_delta)
-                & Q(not_annotatable_marks__lt=settings.ANNOTATION_RETIRE_AFTER),
+                update.decided_yes & Q(not_annotatable_marks__lt=settings.ANNOTATION_RETIRE_AFTER),
                 then=Value(annotatable and image_public),
             ),
             default=Value(False),
         ),
-        # Fewest counted votes and least evidence first; the random fraction spreads voters.
-        "sort_key": Least(new_counted, 10) + Abs(new_evidence) + F("random_key"),
     }
     if raw_answer is not None:
         changes[f"{raw_answer}_count"] = F(f"{raw_answer}_count") + 1
