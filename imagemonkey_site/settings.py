@@ -116,9 +116,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     # Under ASGI each request may run on a different thread, so Django's persistent connections
-    # pile up; keep them off by default and pool outside (pgbouncer) when needed.
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # would pile up; a pool (psycopg 3) hands every request a warm connection instead of paying
+    # a new PostgreSQL backend per request. DATABASE_POOL=false (e.g. behind pgbouncer) turns it
+    # off; DATABASE_POOL_MAX bounds the connections one server process keeps.
+    if env.bool("DATABASE_POOL", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX", default=20),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and channel layer ----------------------------------------------------------------
@@ -249,6 +258,13 @@ CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", def
 ANNOTATION_LEASE_SECONDS = env.int("ANNOTATION_LEASE_SECONDS", default=300)
 # After this many "not annotatable" marks (too small, too many instances) a task retires.
 ANNOTATION_RETIRE_AFTER = env.int("ANNOTATION_RETIRE_AFTER", default=3)
+# Refinement quiz: a value is decided once REFINEMENT_MIN_AGREEING counted answers chose it and
+# its weight leads the runner-up by REFINEMENT_DECIDE_LEAD; after REFINEMENT_GIVE_UP_AFTER
+# "don't know" answers, or REFINEMENT_MAX_ANSWERS answers without a decision, it is not asked again.
+REFINEMENT_MIN_AGREEING = env.int("REFINEMENT_MIN_AGREEING", default=2)
+REFINEMENT_DECIDE_LEAD = env.float("REFINEMENT_DECIDE_LEAD", default=2.0)
+REFINEMENT_GIVE_UP_AFTER = env.int("REFINEMENT_GIVE_UP_AFTER", default=3)
+REFINEMENT_MAX_ANSWERS = env.int("REFINEMENT_MAX_ANSWERS", default=8)
 # Largest JSON body accepted (an annotation with 100 polygons of 500 points fits easily).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 
