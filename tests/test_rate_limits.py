@@ -1,18 +1,11 @@
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 
 from contributors.models import TrustLevel
 from labels_app.models import ImageLabel
@@ -24,6 +17,7 @@ from tests.factories import (
     VoterFactory,
     api_token_for,
 )
+from tests.servers import server_processes
 from validations.models import Vote
 
 pytestmark = pytest.mark.django_db
@@ -151,25 +145,6 @@ def test_login_attempts_are_limited_per_network(client):
     assert statuses[20] == 429
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL", "").startswith("postgres")),
@@ -178,53 +153,18 @@ def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
 )
 def test_login_limit_holds_across_two_server_processes():
     """Requests alternate between two Daphne processes; the shared limit stops them together."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url_of_test_db(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "RATELIMIT_ENABLE": "true",
-        "TASKS_BACKEND": "django_tasks.backends.dummy.DummyBackend",
-        "RATE_LIMIT_NETWORK_MULTIPLIER": "1",
-        # A daily window only, so the run cannot straddle a window boundary.
-        "RATE_LIMITS": json.dumps({"login": {"day": [LOGINS_PER_DAY] * 4}}),
-    }
-    ports = [_free_port(), _free_port()]
-    servers = [
-        subprocess.Popen(  # noqa: S603 - fixed arguments, local test servers
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "imagemonkey_site.asgi:application",
-            ],
-            cwd=Path(django_settings.BASE_DIR),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    try:
-        for port, server in zip(ports, servers, strict=True):
-            _wait_until_serving(port, server)
+    limits = {"login": {"day": [LOGINS_PER_DAY] * 4}}
+    # A daily window only, so the run cannot straddle a window boundary.
+    with server_processes(
+        2,
+        RATELIMIT_ENABLE="true",
+        RATE_LIMIT_NETWORK_MULTIPLIER="1",
+        RATE_LIMITS=json.dumps(limits),
+    ) as ports:
         allowed = LOGINS_PER_DAY
         statuses = [_failed_login(ports[attempt % 2]) for attempt in range(allowed + 4)]
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
     assert statuses[:allowed] == [200] * allowed
     assert set(statuses[allowed:]) == {429}
-
-
-def _database_url_of_test_db() -> str:
-    params = connection.settings_dict
-    user, host = params["USER"] or "postgres", params["HOST"] or "127.0.0.1"
-    return f"postgres://{user}@{host}:{params['PORT'] or 5432}/{params['NAME']}"
 
 
 def _failed_login(port: int) -> int:
