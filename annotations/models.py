@@ -161,3 +161,93 @@ class AnnotationVote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contributor_id}: {self.answer} on r{self.revision} of {self.annotation_id}"
+
+
+class QuestionState(models.TextChoices):
+    OPEN = "open", "Open"
+    DECIDED = "decided", "Decided"
+    UNKNOWN = "unknown", "Nobody could tell"
+    STALE = "stale", "Outdated by a new revision"
+
+
+class RefinementQuestion(models.Model):
+    """A quiz question — “what colour is this car?” — about one shape of one revision.
+
+    Asked for every refinement kind the catalog applies to the label that the shape's author
+    left empty; the decided value is written into the annotation's current shapes.
+    """
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="refinement_questions"
+    )
+    revision = models.PositiveIntegerField()
+    shape_index = models.PositiveSmallIntegerField()
+    refinement = models.ForeignKey(
+        "labels_app.Label",
+        on_delete=models.PROTECT,
+        related_name="refinement_questions",
+        limit_choices_to={"kind": "refinement"},
+    )
+    state = models.CharField(
+        max_length=8, choices=QuestionState.choices, default=QuestionState.OPEN
+    )
+    value = models.CharField(max_length=64, blank=True, help_text="The decided value.")
+    answer_count = models.PositiveIntegerField(default=0)
+    dont_know_count = models.PositiveIntegerField(default=0)
+    in_queue = models.BooleanField(default=True)
+    random_key = models.FloatField(default=random_key, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "revision", "shape_index", "refinement"],
+                name="refinement_question_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=QuestionState.values),
+                name="refinement_question_state_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["random_key"],
+                condition=models.Q(in_queue=True),
+                name="refinement_question_queue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.refinement_id} of shape {self.shape_index} in {self.annotation_id}"
+
+    @property
+    def text(self) -> str:
+        """The question in words, e.g. “What colour is this car?”."""
+        label = self.annotation.image_label.label.name
+        return self.refinement.question.replace("{label}", label)
+
+
+class RefinementAnswer(models.Model):
+    """One contributor's answer to a quiz question; an empty value means “don't know”."""
+
+    question = models.ForeignKey(
+        RefinementQuestion, on_delete=models.CASCADE, related_name="answers"
+    )
+    contributor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.PROTECT, related_name="refinement_answers"
+    )
+    value = models.CharField(max_length=64, blank=True)
+    counted = models.BooleanField(default=False)
+    weight = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contributor", "question"], name="refinement_answer_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contributor_id}: {self.value or 'don’t know'} on {self.question_id}"

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.utils import timezone
 
 from contributors.models import Contributor
@@ -21,6 +21,9 @@ from .models import (
     AnnotationTaskMark,
     AnnotationVote,
     Lease,
+    QuestionState,
+    RefinementAnswer,
+    RefinementQuestion,
     ReviewAnswer,
     ReviewState,
     TaskMarkKind,
@@ -216,6 +219,7 @@ def annotation_submit(*, contributor: Contributor, lease_id, shapes) -> Annotati
     AnnotationRevision.objects.create(
         annotation=annotation, number=1, shapes=cleaned, author=contributor
     )
+    refinement_questions_open(annotation=annotation, label=image_label.label)
     ImageLabel.objects.filter(pk=image_label.pk).update(needs_annotation=False)
     lease.delete()
     return annotation
@@ -232,7 +236,7 @@ def annotation_revise(
     """
     annotation = (
         Annotation.objects.select_for_update()
-        .select_related("image_label__image")
+        .select_related("image_label__image", "image_label__label")
         .filter(pk=annotation_id)
         .first()
     )
@@ -282,6 +286,11 @@ def _new_revision(
         author=author,
         restored_from=restored_from,
     )
+    # Shape numbers of the old revision mean nothing in the new one: ask afresh.
+    RefinementQuestion.objects.filter(annotation=annotation, in_queue=True).update(
+        in_queue=False, state=QuestionState.STALE
+    )
+    refinement_questions_open(annotation=annotation, label=annotation.image_label.label)
     return annotation
 
 
@@ -409,3 +418,143 @@ def next_annotation_review(*, contributor: Contributor | None, rng=random) -> An
         queue.filter(sort_key__gte=start, sort_key__lt=rank + 1).order_by("sort_key").first()
         or queue.order_by("sort_key").first()
     )
+
+
+# --- Refinement quiz ---------------------------------------------------------------------------
+
+
+def refinement_questions_open(*, annotation: Annotation, label: Label) -> None:
+    """Queue a quiz question for each refinement kind the catalog applies to this label and
+    that the author left empty on a shape of the current revision."""
+    kinds = Label.objects.refinements_for(label)
+    RefinementQuestion.objects.bulk_create(
+        RefinementQuestion(
+            annotation=annotation,
+            revision=annotation.revision,
+            shape_index=index,
+            refinement=kind,
+        )
+        for index, shape in enumerate(annotation.shapes)
+        for kind in kinds
+        if kind.name not in shape.get("refinements", {})
+    )
+
+
+def next_refinement_question(
+    *, contributor: Contributor | None, exclude=(), rng=random
+) -> RefinementQuestion | None:
+    """A quiz question on a public, not rejected annotation that this contributor has not
+    answered; `exclude` lists question ids the client already holds (preloading)."""
+    queue = RefinementQuestion.objects.filter(
+        in_queue=True, annotation__image_label__image__status=ImageStatus.UNLOCKED
+    ).exclude(annotation__review_state=ReviewState.REJECTED)
+    if exclude:
+        queue = queue.exclude(pk__in=exclude)
+    if contributor is not None:
+        answered = RefinementAnswer.objects.filter(question=OuterRef("pk"), contributor=contributor)
+        queue = queue.filter(~Exists(answered))
+    queue = queue.select_related(
+        "refinement", "annotation__image_label__image", "annotation__image_label__label"
+    )
+    start = rng.random()
+    return (
+        queue.filter(random_key__gte=start).order_by("random_key").first()
+        or queue.order_by("random_key").first()
+    )
+
+
+@transaction.atomic
+def refinement_answer(
+    *, contributor: Contributor, question_id, value: str | None
+) -> RefinementAnswer:
+    """Answer a quiz question with one of the refinement's values, or None for “don't know”.
+
+    Answers are weighted like label votes (nothing counts during training). The question row is
+    locked while the answers are tallied, so two answers never decide it twice.
+    """
+    question = (
+        RefinementQuestion.objects.select_for_update(of=("self",))
+        .select_related("refinement", "annotation__image_label__image")
+        .filter(pk=question_id)
+        .first()
+    )
+    if question is None or question.annotation.image_label.image.status != ImageStatus.UNLOCKED:
+        raise DomainError("There is no such question.", code="not_found", status=404)
+    allowed = question.refinement.values
+    if value is not None and value not in allowed:
+        raise DomainError(
+            f"{str(value)[:30]!r} is not a {question.refinement.name}; choose one of "
+            f"{', '.join(allowed)}, or “don't know”.",
+            code="invalid_value",
+            allowed=allowed,
+        )
+    if not question.in_queue:
+        raise DomainError(
+            "This question is closed (it was decided, or the outline changed).",
+            code="question_closed",
+            status=409,
+        )
+    counting = counts_votes(contributor)
+    try:
+        with transaction.atomic():
+            answer = RefinementAnswer.objects.create(
+                question=question,
+                contributor=contributor,
+                value=value or "",
+                counted=counting,
+                weight=contributor.vote_weight() if counting else 0.0,
+            )
+    except IntegrityError:
+        raise DomainError(
+            "You already answered this question.", code="already_answered", status=409
+        ) from None
+    RefinementQuestion.objects.filter(pk=question.pk).update(
+        answer_count=F("answer_count") + 1,
+        dont_know_count=F("dont_know_count") + int(value is None),
+    )
+    question.refresh_from_db(fields=["answer_count", "dont_know_count"])
+    _refinement_decide(question)
+    return answer
+
+
+def _refinement_decide(question: RefinementQuestion) -> None:
+    """Decide a question from its counted answers (see the REFINEMENT_* settings)."""
+    tally = (
+        question.answers.filter(counted=True)
+        .exclude(value="")
+        .values("value")
+        .annotate(support=Sum("weight"), agreeing=Count("pk", filter=Q(weight__gt=0)))
+        .order_by("-support")
+    )
+    leader, *others = list(tally) or [None]
+    runner_up = others[0]["support"] if others else 0.0
+    if (
+        leader is not None
+        and leader["agreeing"] >= settings.REFINEMENT_MIN_AGREEING
+        and leader["support"] - runner_up >= settings.REFINEMENT_DECIDE_LEAD
+    ):
+        question.state = QuestionState.DECIDED
+        question.value = leader["value"]
+        _shape_refine(question)
+    elif (
+        question.dont_know_count >= settings.REFINEMENT_GIVE_UP_AFTER
+        or question.answer_count >= settings.REFINEMENT_MAX_ANSWERS
+    ):
+        question.state = QuestionState.UNKNOWN
+    else:
+        return
+    question.in_queue = False
+    question.decided_at = timezone.now()
+    question.save(update_fields=["state", "value", "in_queue", "decided_at"])
+
+
+def _shape_refine(question: RefinementQuestion) -> None:
+    """Write a decided value into the annotation's current shapes (not into its revision
+    history, which keeps what the author drew), unless the outline changed meanwhile."""
+    annotation = Annotation.objects.select_for_update().get(pk=question.annotation_id)
+    if annotation.revision != question.revision:
+        return
+    shape = annotation.shapes[question.shape_index]
+    shape.setdefault("refinements", {})[question.refinement.name] = question.value
+    annotation.updated_at = timezone.now()
+    annotation.save(update_fields=["shapes", "updated_at"])

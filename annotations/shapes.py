@@ -132,3 +132,16 @@ def shapes_clean(raw, *, refinements: dict[str, list[str]]) -> list[dict]:
             f"At most {MAX_SHAPES} shapes per annotation, not {len(raw)}.", code="invalid_shape"
         )
     return [shape_clean(item, f"shapes[{index}]", refinements) for index, item in enumerate(raw)]
+
+
+def shape_bounds(shape: dict) -> tuple[float, float, float, float]:
+    """The (left, top, right, bottom) box around a clean shape, in [0,1] coordinates."""
+    if shape["type"] == "rect":
+        x, y = shape["x"], shape["y"]
+        return x, y, x + shape["width"], y + shape["height"]
+    if shape["type"] == "ellipse":
+        cx, cy, rx, ry = shape["cx"], shape["cy"], shape["rx"], shape["ry"]
+        return cx - rx, cy - ry, cx + rx, cy + ry
+    xs = [point[0] for point in shape["points"]]
+    ys = [point[1] for point in shape["points"]]
+    return min(xs), min(ys), max(xs), max(ys)

@@ -9,7 +9,15 @@ from imagemonkey_site.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
 from validations.views import label_param
 
-from .services import annotation_vote_cast, next_annotation_review, refinement_values
+from .models import RefinementQuestion
+from .services import (
+    annotation_vote_cast,
+    next_annotation_review,
+    next_refinement_question,
+    refinement_answer,
+    refinement_values,
+)
+from .shapes import shape_bounds
 
 BROWSE_SIZE = 24
 
@@ -89,3 +97,74 @@ class ReviewView(DomainErrorPageMixin, TemplateView):
         except ValueError:
             messages.error(request, "That review was incomplete; please try again.")
         return redirect("annotate-review")
+
+
+QUIZ_KEYS = "1234567890qwertyuiop"
+# The quiz view zooms onto the shape, keeping this much of its size as context on each side.
+QUIZ_CONTEXT = 0.5
+QUIZ_MIN_VIEW = 0.25
+
+
+def quiz_view_box(question: RefinementQuestion) -> str:
+    """An SVG viewBox, in image pixels, around the question's shape with some context, so a
+    small object is shown large enough to tell its colour or material."""
+    image = question.annotation.image_label.image
+    left, top, right, bottom = shape_bounds(question.annotation.shapes[question.shape_index])
+    half_width = max((right - left) * (0.5 + QUIZ_CONTEXT), QUIZ_MIN_VIEW / 2)
+    half_height = max((bottom - top) * (0.5 + QUIZ_CONTEXT), QUIZ_MIN_VIEW / 2)
+    centre_x, centre_y = (left + right) / 2, (top + bottom) / 2
+    x0, x1 = max(0.0, centre_x - half_width), min(1.0, centre_x + half_width)
+    y0, y1 = max(0.0, centre_y - half_height), min(1.0, centre_y + half_height)
+    return (
+        f"{x0 * image.width:.1f} {y0 * image.height:.1f} "
+        f"{(x1 - x0) * image.width:.1f} {(y1 - y0) * image.height:.1f}"
+    )
+
+
+def quiz_exclude(request) -> tuple[int, ...]:
+    """Question ids skipped on this page (?skip=1,2), so Skip moves on to another one."""
+    ids = request.GET.get("skip", "").split(",")[:20]
+    return tuple(int(part) for part in ids if part.isdigit())
+
+
+class QuizView(DomainErrorPageMixin, TemplateView):
+    """“What colour is this car?” — one refinement of one outlined object, with “don't know”."""
+
+    template_name = "annotations/quiz.html"
+
+    def get_context_data(self, **kwargs):
+        skipped = quiz_exclude(self.request)
+        question = next_refinement_question(contributor=self.request.contributor, exclude=skipped)
+        upcoming = None
+        if question is not None:
+            upcoming = next_refinement_question(
+                contributor=self.request.contributor, exclude=(*skipped, question.pk)
+            )
+        return super().get_context_data(
+            question=question,
+            choices=list(zip(QUIZ_KEYS, question.refinement.values, strict=False))
+            if question
+            else [],
+            shape_list=[question.annotation.shapes[question.shape_index]] if question else [],
+            view_box=quiz_view_box(question) if question else "",
+            skip=",".join(str(pk) for pk in (*skipped, question.pk))[-200:] if question else "",
+            upcoming=upcoming,
+            **kwargs,
+        )
+
+    def post(self, request):
+        dont_know = request.POST.get("dont_know") == "1"
+        try:
+            rate_limit(request, "vote")
+            refinement_answer(
+                contributor=contributor_for_write(request),
+                question_id=int(request.POST.get("question") or 0),
+                value=None if dont_know else request.POST.get("value", ""),
+            )
+        except DomainError as error:
+            if error.status == 429:
+                raise
+            messages.error(request, error.message)
+        except ValueError:
+            messages.error(request, "That answer was incomplete; please try again.")
+        return redirect("annotate-quiz")

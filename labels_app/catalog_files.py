@@ -16,8 +16,12 @@ CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9 '\-]{0,63}$")
 FILE_KEYS = {"group", "labels"}
 REQUIRED_KEYS = {"name", "plural", "description"}
-OPTIONAL_KEYS = {"kind", "parent", "has", "aliases", "values"}
+OPTIONAL_KEYS = {"kind", "parent", "has", "aliases", "values", "question", "applies_to"}
+REFINEMENT_ONLY_KEYS = ("values", "question", "applies_to")
 MAX_DESCRIPTION = 300
+MAX_QUESTION = 120
+# "applies_to" names catalog groups (files), object labels (with everything under them) or "*".
+EVERY_OBJECT = "*"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class CatalogEntry:
     has: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
+    question: str = ""
+    applies_to: tuple[str, ...] = ()
 
 
 class CatalogError(Exception):
@@ -75,10 +81,31 @@ def _entry(raw, *, where: str, group: str, source: str, problems: list[str]):
     if kind not in LabelKind.values:
         problems.append(f"{where}.kind: {kind!r} is not one of {', '.join(LabelKind.values)}")
     values = _string_list(raw.get("values"), f"{where}.values", problems)
-    if kind == LabelKind.REFINEMENT and not values:
-        problems.append(f"{where}.values: a refinement needs its list of values")
-    if kind != LabelKind.REFINEMENT and "values" in raw:
-        problems.append(f"{where}.values: only refinements have values")
+    question = raw.get("question", "")
+    applies_to = _string_list(raw.get("applies_to"), f"{where}.applies_to", problems)
+    if kind == LabelKind.REFINEMENT:
+        if not values:
+            problems.append(f"{where}.values: a refinement needs its list of values")
+        if not isinstance(question, str) or question.count("{label}") != 1:
+            problems.append(
+                f"{where}.question: a refinement needs a question with one {{label}}, "
+                "e.g. 'What colour is this {label}?'"
+            )
+            question = ""
+        elif len(question) > MAX_QUESTION or re.search(r"\{(?!label\})", question):
+            problems.append(
+                f"{where}.question: at most {MAX_QUESTION} characters and no placeholder "
+                "other than {label}"
+            )
+        if not applies_to:
+            problems.append(
+                f"{where}.applies_to: name the groups or labels this refinement describes "
+                f"({EVERY_OBJECT!r} for every object)"
+            )
+    else:
+        for key in REFINEMENT_ONLY_KEYS:
+            if key in raw:
+                problems.append(f"{where}.{key}: only refinements have {key.replace('_', ' ')}")
     parent = raw.get("parent")
     if parent is not None and not isinstance(parent, str):
         problems.append(f"{where}.parent: must be a label name")
@@ -94,6 +121,8 @@ def _entry(raw, *, where: str, group: str, source: str, problems: list[str]):
         has=_string_list(raw.get("has"), f"{where}.has", problems),
         aliases=_string_list(raw.get("aliases"), f"{where}.aliases", problems),
         values=values,
+        question=question if isinstance(question, str) else "",
+        applies_to=applies_to,
     )
 
 
@@ -155,6 +184,22 @@ def _check_across_files(entries: list[CatalogEntry], problems: list[str]) -> Non
                 problems.append(f"{where}.has: unknown label {part!r}")
             elif part == entry.name:
                 problems.append(f"{where}.has: a label cannot be its own part")
+    groups = {entry.group for entry in entries}
+    for entry in by_name.values():
+        for target in entry.applies_to:
+            known = by_name.get(target)
+            if target == EVERY_OBJECT or (target in groups and target != entry.group):
+                continue
+            if known is None:
+                problems.append(
+                    f"{entry.source}: {entry.name}.applies_to: {target!r} is neither a catalog "
+                    "group nor a label"
+                )
+            elif known.kind != LabelKind.OBJECT:
+                problems.append(
+                    f"{entry.source}: {entry.name}.applies_to: {target!r} is a {known.kind}, "
+                    "not an object"
+                )
     for entry in by_name.values():
         seen = {entry.name}
         current = by_name.get(entry.parent) if entry.parent else None

@@ -36,6 +36,14 @@ class Label(models.Model):
     values = models.JSONField(
         default=list, blank=True, help_text="The allowed values of a refinement."
     )
+    question = models.CharField(
+        max_length=120, blank=True, help_text="A refinement's quiz question, with {label}."
+    )
+    applies_to = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Groups or object labels (with all below them) a refinement describes; * = all.",
+    )
     group = models.CharField(max_length=64, help_text="The catalog file this label comes from.")
     active = models.BooleanField(
         default=True, help_text="Inactive labels left the catalog; their data is kept."

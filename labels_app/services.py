@@ -54,6 +54,8 @@ def catalog_sync(*, entries: list[CatalogEntry]) -> SyncReport:
             "kind": entry.kind,
             "group": entry.group,
             "values": list(entry.values),
+            "question": entry.question,
+            "applies_to": list(entry.applies_to),
             **taken_over,
         }
         label = existing.get(entry.name)

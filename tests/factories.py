@@ -111,6 +111,16 @@ class LabelFactory(factory.django.DjangoModelFactory):
                 )
 
 
+class RefinementFactory(LabelFactory):
+    """A refinement kind the quiz asks about every object (applies_to "*")."""
+
+    name = factory.Sequence(lambda n: f"refinement {n}")
+    kind = LabelKind.REFINEMENT
+    values = factory.LazyFunction(lambda: ["red", "blue", "green"])
+    question = "Which refinement does this {label} have?"
+    applies_to = factory.LazyFunction(lambda: ["*"])
+
+
 class ImageLabelFactory(factory.django.DjangoModelFactory):
     """An open image-label on an unlocked image, in the validation queue."""
 

@@ -1,6 +1,13 @@
 from rest_framework import serializers
 
-from annotations.models import Annotation, AnnotationRevision, AnnotationVote, Lease
+from annotations.models import (
+    Annotation,
+    AnnotationRevision,
+    AnnotationVote,
+    Lease,
+    RefinementAnswer,
+    RefinementQuestion,
+)
 from donations.api.serializers import ImageSerializer
 from labels_app.api.serializers import LabelSerializer
 
@@ -115,3 +122,73 @@ class AnnotationVoteSerializer(serializers.ModelSerializer):
         model = AnnotationVote
         fields = ["id", "annotation", "revision", "answer", "counted", "created_at"]
         read_only_fields = fields
+
+
+class RefinementQuestionSerializer(serializers.ModelSerializer):
+    """One quiz question: the shape to look at, the question and the possible answers."""
+
+    question = serializers.CharField(source="text")
+    refinement = serializers.CharField(source="refinement.name")
+    values = serializers.ListField(child=serializers.CharField(), source="refinement.values")
+    label = LabelSerializer(source="annotation.image_label.label")
+    image = ImageSerializer(source="annotation.image_label.image")
+    shape = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RefinementQuestion
+        fields = [
+            "id",
+            "question",
+            "refinement",
+            "values",
+            "label",
+            "image",
+            "annotation",
+            "revision",
+            "shape_index",
+            "shape",
+        ]
+        read_only_fields = fields
+
+    def get_shape(self, question) -> dict:
+        return question.annotation.shapes[question.shape_index]
+
+
+class RefinementAnswerInputSerializer(serializers.Serializer):
+    question = serializers.IntegerField()
+    value = serializers.CharField(
+        required=False, max_length=64, help_text="One of the question's values"
+    )
+    dont_know = serializers.BooleanField(
+        default=False, help_text="True instead of a value when you cannot tell"
+    )
+
+    def validate(self, data):
+        if data["dont_know"] == ("value" in data):
+            raise serializers.ValidationError(
+                "Give either a value or dont_know: true (exactly one of them)."
+            )
+        return data
+
+
+class RefinementAnswerSerializer(serializers.ModelSerializer):
+    dont_know = serializers.SerializerMethodField()
+    question_state = serializers.CharField(source="question.state")
+    decided_value = serializers.CharField(source="question.value")
+
+    class Meta:
+        model = RefinementAnswer
+        fields = [
+            "id",
+            "question",
+            "value",
+            "dont_know",
+            "counted",
+            "created_at",
+            "question_state",
+            "decided_value",
+        ]
+        read_only_fields = fields
+
+    def get_dont_know(self, answer) -> bool:
+        return answer.value == ""

@@ -9,6 +9,10 @@ urlpatterns = [
     path("annotations/review/next/", views.NextReview.as_view(), name="api-annotation-review"),
     path("annotation-votes/", views.AnnotationVoteCreate.as_view(), name="api-annotation-vote"),
     path("annotations/leases/", views.LeaseForImage.as_view(), name="api-annotation-lease-for"),
+    path("refinements/next/", views.NextRefinementQuestion.as_view(), name="api-refinement-next"),
+    path(
+        "refinements/answers/", views.RefinementAnswerCreate.as_view(), name="api-refinement-answer"
+    ),
     path(
         "annotations/leases/<uuid:pk>/renew/",
         views.LeaseRenew.as_view(),

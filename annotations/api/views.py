@@ -18,13 +18,15 @@ from annotations.services import (
     annotation_task_release,
     annotation_vote_cast,
     next_annotation_review,
+    next_refinement_question,
+    refinement_answer,
     refinement_values,
 )
 from contributors.identity import contributor_for_write
 from donations.views import visible_images
 from imagemonkey_site.errors import DomainError
 from imagemonkey_site.ratelimits import rate_limit
-from validations.api.views import LABEL_PARAMETER, label_from_query
+from validations.api.views import LABEL_PARAMETER, exclude_from_query, label_from_query
 
 from .serializers import (
     AnnotationDetailSerializer,
@@ -36,6 +38,9 @@ from .serializers import (
     AnnotationVoteSerializer,
     LeaseForSerializer,
     LeaseSerializer,
+    RefinementAnswerInputSerializer,
+    RefinementAnswerSerializer,
+    RefinementQuestionSerializer,
     ReviewTaskSerializer,
 )
 
@@ -225,3 +230,46 @@ class AnnotationVoteCreate(APIView):
             answer=data["answer"],
         )
         return Response(AnnotationVoteSerializer(vote).data, status=status.HTTP_201_CREATED)
+
+
+class NextRefinementQuestion(APIView):
+    """A quiz question about one shape (“What colour is this car?”), not answered by you yet."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "exclude", str, description="Comma-separated question ids to leave out (preloading)"
+            )
+        ],
+        responses={
+            200: RefinementQuestionSerializer,
+            204: OpenApiResponse(description="Nothing left"),
+        },
+    )
+    def get(self, request):
+        question = next_refinement_question(
+            contributor=request.contributor, exclude=exclude_from_query(request)
+        )
+        if question is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(RefinementQuestionSerializer(question, context={"request": request}).data)
+
+
+class RefinementAnswerCreate(APIView):
+    """Answer a quiz question with one of its values, or `dont_know: true`. Weighted like label
+    votes; once enough answers agree the value is written into the shape's refinements."""
+
+    @extend_schema(
+        request=RefinementAnswerInputSerializer, responses={201: RefinementAnswerSerializer}
+    )
+    def post(self, request):
+        serializer = RefinementAnswerInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rate_limit(request, "vote")
+        data = serializer.validated_data
+        answer = refinement_answer(
+            contributor=contributor_for_write(request),
+            question_id=data["question"],
+            value=None if data["dont_know"] else data["value"],
+        )
+        return Response(RefinementAnswerSerializer(answer).data, status=status.HTTP_201_CREATED)

@@ -110,7 +110,7 @@ def test_review_page_and_keys(client):
 
     assert "Is every" in html
     assert '<rect x="0.1" y="0.1"' in html
-    assert "js/review.js" in html
+    assert "js/key_buttons.js" in html
     assert AnnotationVote.objects.get().answer == "good"
 
 

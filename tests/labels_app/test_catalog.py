@@ -26,7 +26,10 @@ COLOUR = {
     "kind": "refinement",
     "values": ["red", "blue"],
     "aliases": ["color"],
+    "question": "What colour is this {label}?",
+    "applies_to": ["animal"],
 }
+SHADE = {**COLOUR, "name": "shade", "plural": "shades", "aliases": []}
 
 
 def write_catalog(folder, **files):
@@ -140,6 +143,13 @@ def test_dry_run_reports_without_changing_anything(tmp_path):
         ([{**ANIMAL, "kind": "thing"}], "labels[0].kind: 'thing' is not one of"),
         ([{**ANIMAL, "kind": "refinement"}], "labels[0].values: a refinement needs its list"),
         ([{**ANIMAL, "values": ["x"]}], "labels[0].values: only refinements have values"),
+        ([{**ANIMAL, "question": "Q {label}?"}], "labels[0].question: only refinements have"),
+        ([{**ANIMAL, "applies_to": ["*"]}], "labels[0].applies_to: only refinements have"),
+        ([{**SHADE, "question": "What shade?"}], "labels[0].question: a refinement needs a"),
+        ([{**SHADE, "question": "Is {label} {x}?"}], "no placeholder other than {label}"),
+        ([{**SHADE, "applies_to": []}], "labels[0].applies_to: name the groups or labels"),
+        ([ANIMAL, {**SHADE, "applies_to": ["animl"]}], "'animl' is neither a catalog group"),
+        ([ANIMAL, {**SHADE, "applies_to": ["shade"]}], "'shade' is a refinement, not an object"),
         ([{**ANIMAL, "description": "x" * 301}], "labels[0].description: longer than 300"),
         ([ANIMAL, {**DOG, "has": []}, {**TAIL, "parent": "dgo"}], "tail.parent: unknown label"),
         ([ANIMAL, {**DOG, "has": ["paw"]}], "dog.has: unknown label 'paw'"),
