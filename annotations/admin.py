@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from contributors.services import contributor_claim_for_user
 from imagemonkey_site.errors import DomainError
 
-from .models import Annotation, AnnotationRevision, Lease
+from .models import Annotation, AnnotationRevision, Lease, RefinementAnswer, RefinementQuestion
 from .services import annotation_revision_restore
 
 
@@ -110,4 +110,46 @@ class LeaseAdmin(admin.ModelAdmin):
     fields = readonly_fields
 
     def has_add_permission(self, request):
+        return False
+
+
+class RefinementAnswerInline(admin.TabularInline):
+    model = RefinementAnswer
+    extra = 0
+    can_delete = False
+    fields = ["contributor", "value", "counted", "weight", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RefinementQuestion)
+class RefinementQuestionAdmin(admin.ModelAdmin):
+    """Quiz questions with their answers, to see how a refinement value came about."""
+
+    list_display = ["id", "text", "shape_index", "revision", "state", "value", "answer_count"]
+    list_filter = ["state", "refinement"]
+    list_select_related = ["refinement", "annotation__image_label__label"]
+    search_fields = ["=annotation__id", "annotation__image_label__label__name"]
+    readonly_fields = [
+        "annotation",
+        "revision",
+        "shape_index",
+        "refinement",
+        "state",
+        "value",
+        "answer_count",
+        "dont_know_count",
+        "created_at",
+        "decided_at",
+    ]
+    fields = readonly_fields
+    inlines = [RefinementAnswerInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

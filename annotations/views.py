@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.generic import TemplateView
 
 from contributors.identity import contributor_for_write
@@ -103,6 +104,7 @@ QUIZ_KEYS = "1234567890qwertyuiop"
 # The quiz view zooms onto the shape, keeping this much of its size as context on each side.
 QUIZ_CONTEXT = 0.5
 QUIZ_MIN_VIEW = 0.25
+QUIZ_MAX_SKIPPED = 20
 
 
 def quiz_view_box(question: RefinementQuestion) -> str:
@@ -123,8 +125,12 @@ def quiz_view_box(question: RefinementQuestion) -> str:
 
 def quiz_exclude(request) -> tuple[int, ...]:
     """Question ids skipped on this page (?skip=1,2), so Skip moves on to another one."""
-    ids = request.GET.get("skip", "").split(",")[:20]
+    ids = request.GET.get("skip", "").split(",")[:QUIZ_MAX_SKIPPED]
     return tuple(int(part) for part in ids if part.isdigit())
+
+
+def skip_param(ids) -> str:
+    return ",".join(str(pk) for pk in ids[-QUIZ_MAX_SKIPPED:])
 
 
 class QuizView(DomainErrorPageMixin, TemplateView):
@@ -147,7 +153,8 @@ class QuizView(DomainErrorPageMixin, TemplateView):
             else [],
             shape_list=[question.annotation.shapes[question.shape_index]] if question else [],
             view_box=quiz_view_box(question) if question else "",
-            skip=",".join(str(pk) for pk in (*skipped, question.pk))[-200:] if question else "",
+            skipped=skip_param(skipped),
+            skip=skip_param((*skipped, question.pk)) if question else "",
             upcoming=upcoming,
             **kwargs,
         )
@@ -167,4 +174,6 @@ class QuizView(DomainErrorPageMixin, TemplateView):
             messages.error(request, error.message)
         except ValueError:
             messages.error(request, "That answer was incomplete; please try again.")
-        return redirect("annotate-quiz")
+        # Questions skipped earlier stay skipped while the contributor keeps answering.
+        skipped = skip_param(quiz_exclude(request))
+        return redirect(reverse("annotate-quiz") + (f"?skip={skipped}" if skipped else ""))

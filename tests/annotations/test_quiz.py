@@ -331,8 +331,11 @@ def test_quiz_page_records_answers_and_dont_know(client, colour):
     first, second = (the_question(annotated([RECT])) for _ in range(2))
 
     client.post("/annotate/quiz/", {"question": first.pk, "value": "blue"})
-    client.post("/annotate/quiz/", {"question": second.pk, "dont_know": "1"})
+    response = client.post(
+        f"/annotate/quiz/?skip={first.pk + 100}", {"question": second.pk, "dont_know": "1"}
+    )
 
+    assert response.headers["Location"] == f"/annotate/quiz/?skip={first.pk + 100}"
     assert sorted(RefinementAnswer.objects.values_list("value", flat=True)) == ["", "blue"]
 
 
@@ -354,3 +357,18 @@ def test_quiz_page_skip_moves_on_and_says_when_nothing_is_left(client, colour):
     html = client.get(f"/annotate/quiz/?skip={question.pk}").content.decode()
 
     assert "No questions right now" in html
+
+
+def test_moderators_see_questions_and_their_answers_in_the_admin(client, colour):
+    from tests.factories import ModeratorFactory
+
+    question = the_question(annotated([RECT]))
+    refinement_answer(contributor=VoterFactory(), question_id=question.pk, value="black")
+    client.force_login(ModeratorFactory(is_superuser=True))
+
+    listing = client.get("/admin/annotations/refinementquestion/?state=open").content.decode()
+    detail = client.get(f"/admin/annotations/refinementquestion/{question.pk}/change/")
+
+    assert "What colour is this car?" in listing
+    assert detail.status_code == 200
+    assert "black" in detail.content.decode()

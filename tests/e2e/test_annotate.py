@@ -404,11 +404,6 @@ def test_fix_it_from_review_saves_the_moved_shape_as_a_new_revision(page):
 
     page.keyboard.press("v")
     expect(page.locator('[data-tool="select"]')).to_have_attribute("aria-pressed", "true")
-    print(
-        page.evaluate("document.getElementById('annotate-svg').getAttribute('viewBox')"),
-        page.locator("#annotate-svg").bounding_box(),
-        page.locator("#annotate-shapes rect").bounding_box(),
-    )
     drag(page, task, (0.35, 0.35), (0.55, 0.45))  # move it by (+0.2, +0.1)
     assert_rect(drawn_rect(page, task), x=0.4, y=0.3, width=0.3, height=0.3)
     page.get_by_role("button", name="Done").click()
