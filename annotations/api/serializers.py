@@ -48,12 +48,17 @@ class AnnotationSerializer(serializers.ModelSerializer):
     image = serializers.UUIDField(source="image_label.image_id")
     label = serializers.CharField(source="image_label.label.name")
     author = serializers.IntegerField(source="author_id")
+    # Shapes are normalised; the stored image's size turns them into pixels.
+    image_width = serializers.IntegerField(source="image_label.image.width")
+    image_height = serializers.IntegerField(source="image_label.image.height")
 
     class Meta:
         model = Annotation
         fields = [
             "id",
             "image",
+            "image_width",
+            "image_height",
             "label",
             "revision",
             "shapes",

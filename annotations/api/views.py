@@ -60,7 +60,7 @@ def task_payload(lease, request) -> dict:
 def visible_annotations(request):
     public = visible_images(request)
     return Annotation.objects.filter(image_label__image__in=public).select_related(
-        "image_label__label"
+        "image_label__label", "image_label__image"
     )
 
 
@@ -140,7 +140,7 @@ class AnnotationCollection(generics.ListAPIView):
     def get_queryset(self):
         annotations = Annotation.objects.filter(
             image_label__image__status="unlocked"
-        ).select_related("image_label__label")
+        ).select_related("image_label__label", "image_label__image")
         label = label_from_query(self.request)
         if label is not None:
             annotations = annotations.filter(image_label__label=label)

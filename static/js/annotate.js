@@ -927,6 +927,10 @@
     el.actions.querySelectorAll("[data-action]").forEach(function (button) {
       button.hidden = button.dataset.action !== "done";
     });
+    // Pass and "nothing here" belong to tasks; their keys do nothing while reworking.
+    document.querySelectorAll("[data-task-only]").forEach(function (element) {
+      element.hidden = true;
+    });
     const refinements = JSON.parse(byId("annotate-refinements").textContent);
     showDrawing({ label: { name: annotation.label, description: "" }, image: display, other_labels: [], refinements: refinements }, annotation.shapes);
     showRevision();

@@ -210,7 +210,30 @@ def test_annotations_are_listed_per_image_and_label(annotator, api_client):
 
     assert [a["label"] for a in by_label] == ["dog"]
     assert len(by_image) == 1
+    image = ImageFactory._meta.model.objects.get(pk=task["image"]["id"])
+    assert (by_image[0]["image_width"], by_image[0]["image_height"]) == (image.width, image.height)
     assert bad.status_code == 400
+
+
+def test_listing_annotations_costs_the_same_queries_for_one_or_many(
+    annotator, api_client, django_assert_num_queries
+):
+    def annotate_one():
+        AnnotationTaskFactory()
+        task = take_task(annotator)
+        annotator.post(
+            "/api/annotations/", {"lease": task["lease"]["id"], "shapes": [RECT]}, format="json"
+        )
+
+    annotate_one()
+    # The page of annotations with image and label joined (plus the request's own queries).
+    with django_assert_num_queries(3):
+        assert len(api_client.get("/api/annotations/").json()["results"]) == 1
+    for _ in range(4):
+        annotate_one()
+
+    with django_assert_num_queries(3):
+        assert len(api_client.get("/api/annotations/").json()["results"]) == 5
 
 
 def test_image_page_shows_annotations_with_toggles_and_revisions(annotator, client):

@@ -372,3 +372,16 @@ def test_moderators_see_questions_and_their_answers_in_the_admin(client, colour)
     assert "What colour is this car?" in listing
     assert detail.status_code == 200
     assert "black" in detail.content.decode()
+
+
+def test_next_question_api_needs_at_most_two_queries_however_many_wait(
+    api_client, colour, django_assert_max_num_queries
+):
+    # The question with its refinement, annotation, image and label joined: one query, run a
+    # second time only when the random start lies past the last key.
+    for _ in range(6):
+        annotated([RECT, ELLIPSE])
+
+    for _ in range(5):
+        with django_assert_max_num_queries(2):
+            assert api_client.get("/api/refinements/next/").status_code == 200
