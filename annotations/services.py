@@ -338,18 +338,25 @@ REVIEW_SIGN = {ReviewAnswer.GOOD: 1, ReviewAnswer.BAD: -1, ReviewAnswer.UNSURE: 
 
 
 def review_consensus_apply(
-    *, annotation_id: int, revision: int, answer: str, weight: float
+    *,
+    annotation_id: int,
+    revision: int,
+    evidence_delta: float,
+    counted_delta: int,
+    raw_answer: str | None = None,
 ) -> None:
-    """Apply one review to the current revision in a single UPDATE (see evidence_update)."""
+    """Apply a review (or a recount's correction) to the current revision in a single UPDATE
+    (see evidence_update); `raw_answer` also counts a new review in its raw tally."""
     update = evidence_update(
-        delta=REVIEW_SIGN[answer] * weight,
-        counted_delta=int(weight > 0),
+        delta=evidence_delta,
+        counted_delta=counted_delta,
         state_field="review_state",
         states=(ReviewState.APPROVED, ReviewState.REJECTED, ReviewState.OPEN),
     )
+    raw = {f"{raw_answer}_count": F(f"{raw_answer}_count") + 1} if raw_answer else {}
     Annotation.objects.filter(pk=annotation_id, revision=revision).update(
         **update.changes,
-        **{f"{answer}_count": F(f"{answer}_count") + 1},
+        **raw,
         in_review=Case(When(update.undecided, then=Value(True)), default=Value(False)),
     )
 
@@ -395,7 +402,11 @@ def annotation_vote_cast(
             "You already reviewed this revision.", code="already_answered", status=409
         ) from None
     review_consensus_apply(
-        annotation_id=annotation.pk, revision=revision, answer=answer, weight=weight
+        annotation_id=annotation.pk,
+        revision=revision,
+        evidence_delta=REVIEW_SIGN[answer] * weight,
+        counted_delta=int(weight > 0),
+        raw_answer=answer,
     )
     return vote
 
@@ -558,3 +569,55 @@ def _shape_refine(question: RefinementQuestion) -> None:
     shape.setdefault("refinements", {})[question.refinement.name] = question.value
     annotation.updated_at = timezone.now()
     annotation.save(update_fields=["shapes", "updated_at"])
+
+
+def contributor_reviews_recount(*, contributor_id: int) -> int:
+    """Make a contributor's annotation reviews and quiz answers counted or not, as their
+    standing says — the label-vote recount's counterpart, run by the same background task.
+
+    Each review flips once (a conditional UPDATE) and its evidence is added to or taken back
+    from the revision it judged, if that is still current. Open quiz questions are decided
+    again with the corrected answers; values already written into shapes stay.
+    Returns the number of reviews and answers flipped.
+    """
+    contributor = Contributor.objects.get(pk=contributor_id)
+    counting = counts_votes(contributor)
+    weight = contributor.vote_weight() if counting else 0.0
+    pending = (
+        AnnotationVote.objects.filter(contributor_id=contributor_id)
+        .exclude(counted=counting)
+        .values_list("pk", flat=True)
+    )
+    flipped = 0
+    for vote_id in list(pending.iterator()):
+        with transaction.atomic():
+            vote = (
+                AnnotationVote.objects.select_for_update()
+                .filter(pk=vote_id, counted=not counting)
+                .first()
+            )
+            if vote is None:
+                continue
+            sign = REVIEW_SIGN[vote.answer]
+            AnnotationVote.objects.filter(pk=vote.pk).update(counted=counting, weight=weight)
+            was_weighed = vote.weight > 0
+            review_consensus_apply(
+                annotation_id=vote.annotation_id,
+                revision=vote.revision,
+                evidence_delta=sign * weight if counting else -sign * vote.weight,
+                counted_delta=int(weight > 0) if counting else -int(was_weighed),
+            )
+            flipped += 1
+    with transaction.atomic():
+        answers = RefinementAnswer.objects.filter(contributor_id=contributor_id).exclude(
+            counted=counting
+        )
+        open_questions = list(
+            RefinementQuestion.objects.select_for_update()
+            .select_related("refinement")
+            .filter(in_queue=True, pk__in=answers.values("question_id"))
+        )
+        flipped += answers.update(counted=counting, weight=weight)
+        for question in open_questions:
+            _refinement_decide(question)
+    return flipped

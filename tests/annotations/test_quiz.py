@@ -385,3 +385,22 @@ def test_next_question_api_needs_at_most_two_queries_however_many_wait(
     for _ in range(5):
         with django_assert_max_num_queries(2):
             assert api_client.get("/api/refinements/next/").status_code == 200
+
+
+def test_a_trainees_answer_counts_once_they_pass_and_can_decide(colour):
+    from validations.tasks import recount_contributor_votes
+
+    question = the_question(annotated([RECT]))
+    trainee = ContributorFactory(gold_answered=10, gold_correct=10)
+    refinement_answer(contributor=trainee, question_id=question.pk, value="red")
+    refinement_answer(contributor=VoterFactory(), question_id=question.pk, value="red")
+    question.refresh_from_db()
+    assert question.state == QuestionState.OPEN  # one counted answer is not enough
+
+    trainee.votes_counted = True
+    trainee.save()
+    recount_contributor_votes.call(contributor_id=trainee.pk)
+
+    question.refresh_from_db()
+    assert (question.state, question.value) == (QuestionState.DECIDED, "red")
+    assert question.annotation.shapes[0]["refinements"] == {"colour": "red"}

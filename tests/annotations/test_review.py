@@ -132,3 +132,29 @@ def test_review_api(api_client):
     assert task["annotation"] == annotation.pk
     assert response.status_code == 201
     assert response.json()["answer"] == "bad"
+
+
+def test_a_trainees_reviews_count_once_they_pass_and_stop_when_demoted():
+    from validations.tasks import recount_contributor_votes
+
+    annotation = annotated()
+    trainee = ContributorFactory(gold_answered=10, gold_correct=10)
+    annotation_vote_cast(
+        contributor=trainee, annotation_id=annotation.pk, revision=1, answer="good"
+    )
+
+    trainee.votes_counted = True
+    trainee.save()
+    recount_contributor_votes.call(contributor_id=trainee.pk)
+    annotation.refresh_from_db()
+    counted_evidence = annotation.evidence
+
+    trainee.votes_counted = False
+    trainee.save()
+    recount_contributor_votes.call(contributor_id=trainee.pk)
+    annotation.refresh_from_db()
+
+    assert counted_evidence == pytest.approx(trainee.vote_weight())
+    assert (annotation.evidence, annotation.counted_votes) == (pytest.approx(0), 0)
+    assert annotation.good_count == 1  # the raw tally keeps every review
+    assert AnnotationVote.objects.get().counted is False
