@@ -49,10 +49,14 @@ def test_quiz_answers_with_keys_dont_know_and_skip(page):
 
     page.goto("/annotate/quiz/")
     expect(page.locator("#quiz-question")).to_have_text("What colour is this car?")
-    # The view is zoomed onto the small car: about twice its size, not the whole image.
-    box = page.locator(".quiz-view .quiz-target rect").bounding_box()
+    # The view is zoomed onto the small car (a tenth of the image wide): the whole image would
+    # be about four times as wide as the view, and the outline sits on the car.
+    car = page.locator(".quiz-view .quiz-target rect").bounding_box()
+    image = page.locator(".quiz-view image").bounding_box()
     view = page.locator(".quiz-view").bounding_box()
-    assert box["width"] > view["width"] / 3
+    assert image["width"] > 2 * view["width"]
+    assert car["width"] == pytest.approx(0.1 * image["width"], rel=0.05)
+    assert car["x"] == pytest.approx(image["x"] + 0.6 * image["width"], abs=2)
 
     first = question_on_screen(page)
     page.keyboard.press("2")
