@@ -78,18 +78,26 @@ def annotation_task_lease(
     requests — in any number of server processes — never get the same task. A contributor who
     already holds a live lease gets it back instead of a second one.
     """
-    current = (
-        Lease.objects.select_related("image_label__image", "image_label__label")
-        .filter(contributor=contributor, expires_at__gt=timezone.now())
-        .filter(image_label__annotation__isnull=True)
-        .first()
-    )
-    if current is not None and (label is None or current.image_label.label_id == label.pk):
-        return current
-    _release_other_leases(contributor)
+    # Most requests hold no lease (the last task was done or passed): one index probe says so.
+    held = Lease.objects.filter(contributor=contributor).only("pk", "expires_at").first()
+    if held is not None:
+        if held.is_active:
+            current = (
+                Lease.objects.select_related("image_label__image", "image_label__label")
+                .filter(pk=held.pk, image_label__annotation__isnull=True)
+                .first()
+            )
+            if current is not None and (label is None or current.image_label.label_id == label.pk):
+                return current
+        _release_other_leases(contributor)
     for _ in range(LEASE_ATTEMPTS):
         start = rng.random()
-        tasks = _open_tasks(contributor, label).select_for_update(skip_locked=True, of=("self",))
+        # Image and label come along for the task's description; only the task row is locked.
+        tasks = (
+            _open_tasks(contributor, label)
+            .select_related("image", "label")
+            .select_for_update(skip_locked=True, of=("self",))
+        )
         candidate = (
             tasks.filter(random_key__gte=start).order_by("random_key").first()
             or tasks.order_by("random_key").first()

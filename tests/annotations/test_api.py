@@ -249,3 +249,16 @@ def test_image_page_shows_annotations_with_toggles_and_revisions(annotator, clie
     assert 'class="annotation-toggle"' in html
     assert "revision 1" in html
     assert "js/image_annotations.js" in html
+
+
+def test_next_task_needs_a_fixed_handful_of_queries(annotator, django_assert_max_num_queries):
+    for _ in range(5):
+        AnnotationTaskFactory()
+    first = take_task(annotator)
+    annotator.post(f"/api/annotations/leases/{first['lease']['id']}/passed/")
+
+    # Token and contributor, the held-lease probe, the pick (twice when the random start lies
+    # past the last key), the claim (expired-lease delete, insert, two savepoints each way),
+    # refinements and the image's other labels; image and label come joined with the pick.
+    with django_assert_max_num_queries(13):
+        take_task(annotator)
