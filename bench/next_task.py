@@ -6,7 +6,7 @@ for a voter (trust level 1, training passed) with exactly 1,000 prior votes:
 
 * service - ``next_validation_task(contributor=voter)`` in-process: p50/p95/p99, CPU per call
   (Django process and its PostgreSQL backend), SQL per statement kind, and the same call on a
-  new database connection (what every request pays under ASGI with CONN_MAX_AGE=0); the gold
+  new database connection (what every request paid before the connection pool); the gold
   share of tasks is the real one (~2 % for this voter);
 * HTTP - ``GET /api/validations/next/`` with an API token and a keep-alive client against
   Daphne, the server of ``manage.py serve``: p50/p95/p99 and CPU per request. With both
@@ -1113,8 +1113,9 @@ def service_measure(voter: Any, calls: int, warmup: int) -> dict[str, Any]:
     with connection.execute_wrapper(timer):
         for _ in range(breakdown_calls):
             next_validation_task(contributor=voter)
-    # Under ASGI with CONN_MAX_AGE=0 every request opens a connection to a new backend, whose
-    # catalog caches start empty; this is what the service costs there.
+    # Without the connection pool (DATABASE_POOL=false, CONN_MAX_AGE=0 under ASGI) every request
+    # opens a connection to a new backend, whose catalog caches start empty; this is what the
+    # service costs there.
     connect, fresh = [], []
     fresh_calls = min(calls, 100)
     before = cpu_snapshot([])
@@ -1848,7 +1849,7 @@ def main() -> None:
     print(
         "Rate limiting is OFF (RATELIMIT_ENABLE=false): all requests come from one IP. "
         f"Tasks: dummy backend. Cache: {REDIS_URL}. "
-        f"DATABASE_CONN_MAX_AGE: {os.environ.get('DATABASE_CONN_MAX_AGE', 'app default')}."
+        f"DATABASE_POOL: {os.environ.get('DATABASE_POOL', 'app default (on)')}."
     )
     data_dir = Path(tempfile.mkdtemp(prefix="imagemonkey-bench-"))
     results: dict[str, dict[str, Any]] = {}
