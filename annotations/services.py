@@ -40,6 +40,13 @@ def refinement_values() -> dict[str, list[str]]:
     )
 
 
+def refinement_choices(label: Label) -> list[dict]:
+    """The refinements the editor offers for shapes of this label (catalog `applies_to`)."""
+    return [
+        {"name": kind.name, "values": kind.values} for kind in Label.objects.refinements_for(label)
+    ]
+
+
 def _lease_duration() -> timedelta:
     return timedelta(seconds=settings.ANNOTATION_LEASE_SECONDS)
 
@@ -95,7 +102,7 @@ def annotation_task_lease(
         # Image and label come along for the task's description; only the task row is locked.
         tasks = (
             _open_tasks(contributor, label)
-            .select_related("image", "label")
+            .select_related("image", "label__parent")
             .select_for_update(skip_locked=True, of=("self",))
         )
         candidate = (

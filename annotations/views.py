@@ -10,13 +10,13 @@ from imagemonkey_site.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
 from validations.views import label_param
 
-from .models import RefinementQuestion
+from .models import Annotation, RefinementQuestion
 from .services import (
     annotation_vote_cast,
     next_annotation_review,
     next_refinement_question,
     refinement_answer,
-    refinement_values,
+    refinement_choices,
 )
 from .shapes import shape_bounds
 
@@ -32,18 +32,18 @@ class AnnotateView(TemplateView):
     def get_context_data(self, **kwargs):
         # ?annotation=<id> opens the editor on an existing annotation to rework it.
         annotation = self.request.GET.get("annotation", "")[:12]
+        reworked = (
+            Annotation.objects.select_related("image_label__label").filter(pk=annotation).first()
+            if annotation.isdigit()
+            else None
+        )
         return super().get_context_data(
             label=label_param(self.request),
             chosen_image=self.request.GET.get("image", "")[:36],
             chosen_label=self.request.GET.get("label", "")[:64],
             annotation_id=annotation if annotation.isdigit() else "",
             # Rework mode has no task payload, so the refinement choices come with the page.
-            refinements=[
-                {"name": name, "values": values}
-                for name, values in sorted(refinement_values().items())
-            ]
-            if annotation.isdigit()
-            else [],
+            refinements=refinement_choices(reworked.image_label.label) if reworked else [],
             **kwargs,
         )
 

@@ -20,7 +20,7 @@ from annotations.services import (
     next_annotation_review,
     next_refinement_question,
     refinement_answer,
-    refinement_values,
+    refinement_choices,
 )
 from contributors.identity import contributor_for_write
 from donations.views import visible_images
@@ -52,8 +52,11 @@ def task_payload(lease, request) -> dict:
         .filter(state__in=["open", "confirmed"])
         .values_list("label__name", flat=True)
     )
-    refinements = [{"name": n, "values": v} for n, v in sorted(refinement_values().items())]
-    data = {"lease": lease, "other_labels": sorted(others), "refinements": refinements}
+    data = {
+        "lease": lease,
+        "other_labels": sorted(others),
+        "refinements": refinement_choices(image_label.label),
+    }
     return AnnotationTaskSerializer(data, context={"request": request}).data
 
 

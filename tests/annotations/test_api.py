@@ -7,6 +7,7 @@ from tests.factories import (
     AnnotationTaskFactory,
     ImageFactory,
     LabelFactory,
+    RefinementFactory,
     UserFactory,
     VoterFactory,
     api_token_for,
@@ -32,8 +33,9 @@ def take_task(client):
 
 
 def test_next_task_leases_and_describes_the_job(annotator):
-    LabelFactory(name="colour", kind="refinement", values=["red", "blue"])
-    task = AnnotationTaskFactory(label=LabelFactory(name="dog"))
+    RefinementFactory(name="colour", values=["red", "blue"], applies_to=["animals"])
+    RefinementFactory(name="material", values=["wood"], applies_to=["furniture"])
+    task = AnnotationTaskFactory(label=LabelFactory(name="dog", group="animals"))
 
     body = take_task(annotator)
 

@@ -404,3 +404,13 @@ def test_a_trainees_answer_counts_once_they_pass_and_can_decide(colour):
     question.refresh_from_db()
     assert (question.state, question.value) == (QuestionState.DECIDED, "red")
     assert question.annotation.shapes[0]["refinements"] == {"colour": "red"}
+
+
+def test_the_editor_offers_only_the_refinements_that_describe_the_label(client, colour):
+    RefinementFactory(name="material", values=["wood"], applies_to=["furniture"])
+    annotation = annotated([RECT])
+
+    html = client.get(f"/annotate/?annotation={annotation.pk}").content.decode()
+
+    assert '"name": "colour"' in html
+    assert '"material"' not in html

@@ -17,8 +17,14 @@ from annotations.models import (
     TaskMarkKind,
 )
 from annotations.services import annotation_revise
-from labels_app.models import Answer, ImageLabel, ImageLabelState, LabelKind
-from tests.factories import ContributorFactory, ImageFactory, ImageLabelFactory, LabelFactory
+from labels_app.models import Answer, ImageLabel, ImageLabelState
+from tests.factories import (
+    ContributorFactory,
+    ImageFactory,
+    ImageLabelFactory,
+    LabelFactory,
+    RefinementFactory,
+)
 from validations.models import Vote
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -270,7 +276,7 @@ def test_keyboard_help_polygon_keys_and_done_without_shapes(page):
 
 
 def test_refinement_chosen_for_a_shape_is_saved_with_it(page):
-    LabelFactory(name="colour", kind=LabelKind.REFINEMENT, values=["red", "blue"])
+    RefinementFactory(name="colour", values=["red", "blue"], applies_to=["*"])
     task = annotation_task()
     open_editor(page)
 
