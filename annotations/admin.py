@@ -8,8 +8,15 @@ from django.utils.html import format_html
 from contributors.services import contributor_claim_for_user
 from imagemonkey_site.errors import DomainError
 
-from .models import Annotation, AnnotationRevision, Lease, RefinementAnswer, RefinementQuestion
-from .services import annotation_revision_restore
+from .models import (
+    Annotation,
+    AnnotationRevision,
+    Lease,
+    RefinementAnswer,
+    RefinementQuestion,
+    ReviewAnswer,
+)
+from .services import annotation_gold_mark, annotation_revision_restore
 
 
 class RevisionInline(admin.TabularInline):
@@ -39,13 +46,50 @@ class RevisionInline(admin.TabularInline):
 
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ["id", "image_label", "revision", "author", "updated_at", "preview"]
+    list_display = [
+        "id",
+        "image_label",
+        "revision",
+        "author",
+        "review_state",
+        "gold_answer",
+        "updated_at",
+        "preview",
+    ]
+    list_filter = ["review_state", "gold_answer"]
     list_select_related = ["image_label__label", "image_label__image", "author__user"]
     search_fields = ["=id", "image_label__label__name", "=image_label__image__id"]
-    readonly_fields = ["image_label", "revision", "shapes", "author", "created_at", "updated_at"]
+    readonly_fields = [
+        "image_label",
+        "revision",
+        "shapes",
+        "author",
+        "created_at",
+        "updated_at",
+        "review_state",
+        "gold_answer",
+    ]
     fields = readonly_fields
     inlines = [RevisionInline]
+    actions = ["mark_gold_good", "mark_gold_bad"]
     show_full_result_count = False
+
+    def _gold(self, request, queryset, answer):
+        for annotation in queryset:
+            annotation_gold_mark(annotation=annotation, answer=answer)
+            self.log_change(request, annotation, f"Marked as gold: {answer}.")
+        self.message_user(
+            request,
+            f"{queryset.count()} annotation(s) are now gold with the verdict “{answer}”.",
+        )
+
+    @admin.action(description="Mark as gold: the outlines are GOOD", permissions=["change"])
+    def mark_gold_good(self, request, queryset):
+        self._gold(request, queryset, ReviewAnswer.GOOD)
+
+    @admin.action(description="Mark as gold: the outlines are BAD", permissions=["change"])
+    def mark_gold_bad(self, request, queryset):
+        self._gold(request, queryset, ReviewAnswer.BAD)
 
     def has_add_permission(self, request):
         return False

@@ -42,12 +42,24 @@ class Annotation(models.Model):
         max_length=16, choices=ReviewState.choices, default=ReviewState.OPEN
     )
     in_review = models.BooleanField(default=True)
+    gold_answer = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=[(ReviewAnswer.GOOD, "Good"), (ReviewAnswer.BAD, "Bad")],
+        help_text="Set by a moderator: the known verdict on the current revision, used to "
+        "train and check reviewers. A new revision clears it.",
+    )
     random_key = models.FloatField(default=random_key, editable=False)
     sort_key = models.FloatField(default=0.0)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(revision__gte=1), name="annotation_revision"),
+            models.CheckConstraint(
+                condition=models.Q(gold_answer__in=["", ReviewAnswer.GOOD, ReviewAnswer.BAD]),
+                name="annotation_gold_answer_valid",
+            ),
         ]
         indexes = [
             models.Index(
@@ -55,10 +67,19 @@ class Annotation(models.Model):
                 condition=models.Q(in_review=True),
                 name="annotation_review_queue",
             ),
+            models.Index(
+                fields=["random_key"],
+                condition=~models.Q(gold_answer=""),
+                name="annotation_gold",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"annotation of {self.image_label} (r{self.revision})"
+
+    @property
+    def is_gold(self) -> bool:
+        return bool(self.gold_answer)
 
 
 class AnnotationRevision(models.Model):
@@ -146,6 +167,7 @@ class AnnotationVote(models.Model):
     answer = models.CharField(max_length=8, choices=ReviewAnswer.choices)
     counted = models.BooleanField(default=False)
     weight = models.FloatField(default=0.0)
+    on_gold = models.BooleanField(default=False, help_text="A check against a known verdict.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -13,7 +13,14 @@ from donations.models import Image, ImageStatus
 from imagemonkey_site.errors import DomainError
 from labels_app.models import Answer, ImageLabel, Label, LabelKind, random_key
 from validations.models import Vote
-from validations.services import counts_votes, evidence_update, record_answer
+from validations.services import (
+    VoteResult,
+    counts_votes,
+    evidence_update,
+    gold_answer_record,
+    gold_rate,
+    record_answer,
+)
 
 from .models import (
     Annotation,
@@ -290,6 +297,7 @@ def _new_revision(
         "review_state": ReviewState.OPEN,
         "in_review": True,
         "sort_key": annotation.random_key,
+        "gold_answer": "",  # the known verdict was about the old drawing
     }
     for name, value in review_reset.items():
         setattr(annotation, name, value)
@@ -379,8 +387,9 @@ def review_consensus_apply(
 @transaction.atomic
 def annotation_vote_cast(
     *, contributor: Contributor, annotation_id, revision, answer: str
-) -> AnnotationVote:
-    """Review the current revision of an annotation; weighted like label votes."""
+) -> VoteResult:
+    """Review the current revision of an annotation; weighted and trained like label votes
+    (answers on gold annotations go to the reviewer's gold record, with feedback in training)."""
     if answer not in ReviewAnswer.values:
         raise DomainError(
             f"Unknown answer {str(answer)[:20]!r}: use 'good', 'bad' or 'unsure'.",
@@ -400,7 +409,8 @@ def annotation_vote_cast(
         )
     if annotation.author_id == contributor.pk:
         raise DomainError("You cannot review your own drawing.", code="own_work", status=409)
-    counting = counts_votes(contributor)
+    # A gold annotation checks the reviewer; its verdict is known, so the vote weighs nothing.
+    counting = counts_votes(contributor) and not annotation.is_gold
     weight = contributor.vote_weight() if counting else 0.0
     try:
         with transaction.atomic():
@@ -411,11 +421,19 @@ def annotation_vote_cast(
                 answer=answer,
                 counted=counting,
                 weight=weight,
+                on_gold=annotation.is_gold,
             )
     except IntegrityError:
         raise DomainError(
             "You already reviewed this revision.", code="already_answered", status=409
         ) from None
+    if annotation.is_gold:
+        feedback = gold_answer_record(
+            contributor=contributor,
+            correct=None if answer == ReviewAnswer.UNSURE else answer == annotation.gold_answer,
+            expected=annotation.gold_answer,
+        )
+        return VoteResult(vote=vote, feedback=feedback)
     review_consensus_apply(
         annotation_id=annotation.pk,
         revision=revision,
@@ -423,11 +441,50 @@ def annotation_vote_cast(
         counted_delta=int(weight > 0),
         raw_answer=answer,
     )
-    return vote
+    return VoteResult(vote=vote)
+
+
+@transaction.atomic
+def annotation_gold_mark(*, annotation: Annotation, answer: str) -> Annotation:
+    """Make the current revision a gold item with a known verdict (moderators, in the admin):
+    it leaves the review queue and is shown to reviewers as a check, like label gold."""
+    if answer not in (ReviewAnswer.GOOD, ReviewAnswer.BAD):
+        raise DomainError("A gold verdict is 'good' or 'bad'.", code="invalid_answer")
+    annotation.gold_answer = answer
+    annotation.review_state = (
+        ReviewState.APPROVED if answer == ReviewAnswer.GOOD else ReviewState.REJECTED
+    )
+    annotation.in_review = False
+    annotation.save(update_fields=["gold_answer", "review_state", "in_review"])
+    return annotation
+
+
+def _next_gold_review(*, contributor: Contributor | None, rng) -> Annotation | None:
+    gold = Annotation.objects.exclude(gold_answer="").filter(
+        image_label__image__status=ImageStatus.UNLOCKED
+    )
+    if contributor is not None:
+        reviewed = AnnotationVote.objects.filter(annotation=OuterRef("pk"), contributor=contributor)
+        gold = gold.filter(~Exists(reviewed)).exclude(author=contributor)
+    gold = gold.select_related("image_label__image", "image_label__label")
+    start = rng.random()
+    return (
+        gold.filter(random_key__gte=start).order_by("random_key").first()
+        or gold.order_by("random_key").first()
+    )
 
 
 def next_annotation_review(*, contributor: Contributor | None, rng=random) -> Annotation | None:
-    """An annotation revision to review: not one's own, not reviewed by this contributor."""
+    """An annotation revision to review: not one's own, not reviewed by this contributor.
+
+    As with label questions, newcomers start with gold annotations and keep getting them
+    often, and a decaying share of hidden gold keeps checking everyone else.
+    """
+    first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
+    if first_task or rng.random() < gold_rate(contributor):
+        gold = _next_gold_review(contributor=contributor, rng=rng)
+        if gold is not None:
+            return gold
     queue = Annotation.objects.filter(in_review=True, image_label__image__status="unlocked")
     lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
     if lowest is None:
@@ -599,7 +656,7 @@ def contributor_reviews_recount(*, contributor_id: int) -> int:
     counting = counts_votes(contributor)
     weight = contributor.vote_weight() if counting else 0.0
     pending = (
-        AnnotationVote.objects.filter(contributor_id=contributor_id)
+        AnnotationVote.objects.filter(contributor_id=contributor_id, on_gold=False)
         .exclude(counted=counting)
         .values_list("pk", flat=True)
     )

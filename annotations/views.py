@@ -8,7 +8,7 @@ from imagemonkey_site.errors import DomainError
 from imagemonkey_site.ratelimits import rate_limit
 from imagemonkey_site.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
-from validations.views import label_param
+from validations.views import label_param, training_feedback_show
 
 from .models import Annotation, RefinementQuestion
 from .services import (
@@ -79,13 +79,17 @@ class ReviewView(DomainErrorPageMixin, TemplateView):
     template_name = "annotations/review.html"
 
     def get_context_data(self, **kwargs):
-        annotation = next_annotation_review(contributor=self.request.contributor)
-        return super().get_context_data(annotation=annotation, **kwargs)
+        contributor = self.request.contributor
+        return super().get_context_data(
+            annotation=next_annotation_review(contributor=contributor),
+            in_training=contributor is None or contributor.in_training,
+            **kwargs,
+        )
 
     def post(self, request):
         try:
             rate_limit(request, "vote")
-            annotation_vote_cast(
+            result = annotation_vote_cast(
                 contributor=contributor_for_write(request),
                 annotation_id=request.POST.get("annotation"),
                 revision=int(request.POST.get("revision") or 0),
@@ -97,6 +101,8 @@ class ReviewView(DomainErrorPageMixin, TemplateView):
             messages.error(request, error.message)
         except ValueError:
             messages.error(request, "That review was incomplete; please try again.")
+        else:
+            training_feedback_show(request, result.feedback)
         return redirect("annotate-review")
 
 

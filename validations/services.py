@@ -293,6 +293,25 @@ def _votable(image_label_id) -> ImageLabel:
     return image_label
 
 
+def gold_answer_record(
+    *, contributor: Contributor, correct: bool | None, expected: str
+) -> dict | None:
+    """Count an answer on a gold item (label or annotation) in the contributor's gold record
+    and apply the training rules; `correct` is None for "not sure", which counts for nothing.
+    Returns the feedback a trainee sees (right or not, the expected answer, passed or not)."""
+    if correct is None:
+        return None
+    Contributor.objects.filter(pk=contributor.pk).update(
+        gold_answered=F("gold_answered") + 1,
+        gold_correct=F("gold_correct") + int(correct),
+    )
+    was_training = contributor.in_training
+    updated = training_evaluate(contributor_id=contributor.pk)
+    if not was_training:
+        return None
+    return {"correct": correct, "expected": expected, "training_passed": not updated.in_training}
+
+
 def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> VoteResult:
     """Store an answer and apply it; callers check first that the item takes answers."""
     counting = counts_votes(contributor) and not image_label.is_gold
@@ -316,20 +335,11 @@ def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: 
     Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + 1)
     feedback = None
     if image_label.is_gold:
-        if answer != Answer.UNSURE:
-            correct = answer == image_label.gold_answer
-            Contributor.objects.filter(pk=contributor.pk).update(
-                gold_answered=F("gold_answered") + 1,
-                gold_correct=F("gold_correct") + int(correct),
-            )
-            was_training = contributor.in_training
-            updated = training_evaluate(contributor_id=contributor.pk)
-            if was_training:
-                feedback = {
-                    "correct": correct,
-                    "expected": image_label.gold_answer,
-                    "training_passed": not updated.in_training,
-                }
+        feedback = gold_answer_record(
+            contributor=contributor,
+            correct=None if answer == Answer.UNSURE else answer == image_label.gold_answer,
+            expected=image_label.gold_answer,
+        )
     else:
         consensus_apply(
             image_label_id=image_label.pk,

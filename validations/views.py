@@ -65,15 +65,21 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
                 raise
             messages.error(request, error.message)
             return redirect(_here(request, "validate", label))
-        if result.feedback:
-            expected = result.feedback["expected"]
-            if result.feedback["correct"]:
-                messages.success(request, f"Right — the answer was “{expected}”.")
-            else:
-                messages.warning(request, f"Not quite — the right answer was “{expected}”.")
-            if result.feedback["training_passed"]:
-                messages.success(request, "Training passed: your answers now count. Thank you!")
+        training_feedback_show(request, result.feedback)
         return redirect(_here(request, "validate", label))
+
+
+def training_feedback_show(request, feedback: dict | None) -> None:
+    """Tell a trainee whether their answer on a gold item was right (label or annotation)."""
+    if not feedback:
+        return
+    expected = feedback["expected"]
+    if feedback["correct"]:
+        messages.success(request, f"Right — the answer was “{expected}”.")
+    else:
+        messages.warning(request, f"Not quite — the right answer was “{expected}”.")
+    if feedback["training_passed"]:
+        messages.success(request, "Training passed: your answers now count. Thank you!")
 
 
 class ValidateGridView(DomainErrorPageMixin, TemplateView):

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations.models import (
@@ -7,9 +8,11 @@ from annotations.models import (
     Lease,
     RefinementAnswer,
     RefinementQuestion,
+    ReviewAnswer,
 )
 from donations.api.serializers import ImageSerializer
 from labels_app.api.serializers import LabelSerializer
+from validations.api.serializers import FeedbackSerializer, VoteSerializer
 
 
 class LeaseSerializer(serializers.ModelSerializer):
@@ -122,11 +125,20 @@ class AnnotationVoteInputSerializer(serializers.Serializer):
     answer = serializers.CharField(help_text="good, bad or unsure")
 
 
-class AnnotationVoteSerializer(serializers.ModelSerializer):
+class ReviewFeedbackSerializer(FeedbackSerializer):
+    expected = serializers.ChoiceField(choices=[ReviewAnswer.GOOD, ReviewAnswer.BAD])
+
+
+class AnnotationVoteSerializer(VoteSerializer):
     class Meta:
         model = AnnotationVote
-        fields = ["id", "annotation", "revision", "answer", "counted", "created_at"]
+        fields = ["id", "annotation", "revision", "answer", "counted", "created_at", "feedback"]
         read_only_fields = fields
+
+    @extend_schema_field(ReviewFeedbackSerializer(allow_null=True))
+    def get_feedback(self, vote):
+        feedback = self.context.get("feedback", {}).get(vote.pk)
+        return ReviewFeedbackSerializer(feedback).data if feedback else None
 
 
 class RefinementQuestionSerializer(serializers.ModelSerializer):

@@ -226,13 +226,16 @@ class AnnotationVoteCreate(APIView):
         serializer.is_valid(raise_exception=True)
         rate_limit(request, "vote")
         data = serializer.validated_data
-        vote = annotation_vote_cast(
+        result = annotation_vote_cast(
             contributor=contributor_for_write(request),
             annotation_id=data["annotation"],
             revision=data["revision"],
             answer=data["answer"],
         )
-        return Response(AnnotationVoteSerializer(vote).data, status=status.HTTP_201_CREATED)
+        serializer = AnnotationVoteSerializer(
+            result.vote, context={"feedback": {result.vote.pk: result.feedback}}
+        )
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
 
 
 class NextRefinementQuestion(APIView):

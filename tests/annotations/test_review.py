@@ -9,7 +9,13 @@ from annotations.services import (
     next_annotation_review,
 )
 from imagemonkey_site.errors import DomainError
-from tests.factories import AnnotationTaskFactory, ContributorFactory, VoterFactory
+from tests.factories import (
+    AnnotationTaskFactory,
+    ContributorFactory,
+    UserFactory,
+    VoterFactory,
+    api_token_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +52,7 @@ def test_reviews_from_trainees_are_stored_but_not_counted():
 
     vote = annotation_vote_cast(
         contributor=ContributorFactory(), annotation_id=annotation.pk, revision=1, answer="bad"
-    )
+    ).vote
 
     annotation.refresh_from_db()
     assert vote.counted is False
@@ -158,3 +164,138 @@ def test_a_trainees_reviews_count_once_they_pass_and_stop_when_demoted():
     assert (annotation.evidence, annotation.counted_votes) == (pytest.approx(0), 0)
     assert annotation.good_count == 1  # the raw tally keeps every review
     assert AnnotationVote.objects.get().counted is False
+
+
+# --- Gold annotations: the label training rules, applied to reviewing --------------------------
+
+
+def gold(answer="good"):
+    from annotations.services import annotation_gold_mark
+
+    return annotation_gold_mark(annotation=annotated(), answer=answer)
+
+
+def test_marking_gold_takes_the_annotation_out_of_the_review_queue():
+    annotation = gold("bad")
+
+    annotation.refresh_from_db()
+    assert (annotation.gold_answer, annotation.review_state, annotation.in_review) == (
+        "bad",
+        ReviewState.REJECTED,
+        False,
+    )
+
+
+def test_a_newcomer_reviews_gold_first_and_learns_whether_they_were_right():
+    gold("bad")
+    annotated()  # an ordinary one waits too
+    newcomer = ContributorFactory()
+
+    task = next_annotation_review(contributor=newcomer)
+    result = annotation_vote_cast(
+        contributor=newcomer, annotation_id=task.pk, revision=1, answer="good"
+    )
+
+    newcomer.refresh_from_db()
+    assert task.gold_answer == "bad"
+    assert result.feedback == {"correct": False, "expected": "bad", "training_passed": False}
+    assert (result.vote.on_gold, result.vote.counted) == (True, False)
+    assert (newcomer.gold_answered, newcomer.gold_correct) == (1, 0)
+
+
+def test_right_gold_reviews_pass_training_like_label_gold(settings):
+    settings.TRAINING_MIN_GOLD = 5
+    newcomer = ContributorFactory()
+
+    results = [
+        annotation_vote_cast(
+            contributor=newcomer, annotation_id=gold().pk, revision=1, answer="good"
+        )
+        for _ in range(5)
+    ]
+
+    newcomer.refresh_from_db()
+    assert [result.feedback["correct"] for result in results] == [True] * 5
+    assert results[-2].feedback["training_passed"] is False
+    assert results[-1].feedback["training_passed"] is True
+    assert newcomer.votes_counted is True
+
+
+def test_gold_reviews_do_not_move_the_review_and_unsure_is_no_gold_answer():
+    annotation = gold("good")
+    voter = reviewer()
+
+    result = annotation_vote_cast(
+        contributor=voter, annotation_id=annotation.pk, revision=1, answer="unsure"
+    )
+
+    annotation.refresh_from_db()
+    voter.refresh_from_db()
+    assert result.feedback is None
+    assert (annotation.evidence, annotation.good_count, annotation.unsure_count) == (0, 0, 0)
+    assert voter.gold_answered == 10  # unchanged from the factory's record
+
+
+def test_hidden_gold_keeps_checking_trained_reviewers(settings):
+    settings.GOLD_RATE_FLOOR = settings.GOLD_RATE_AFTER_TRAINING = 1.0
+    gold_one = gold()
+    annotated()
+
+    assert next_annotation_review(contributor=reviewer()) == gold_one
+
+
+def test_a_new_revision_is_no_longer_gold():
+    annotation = gold("good")
+
+    annotation_revise(
+        contributor=ContributorFactory(),
+        annotation_id=annotation.pk,
+        base_revision=1,
+        shapes=[{**RECT, "width": 0.2}],
+    )
+
+    annotation.refresh_from_db()
+    assert (annotation.gold_answer, annotation.in_review) == ("", True)
+
+
+def test_review_api_returns_training_feedback_on_gold(api_client):
+    annotation = gold("good")
+    trainee = ContributorFactory(user=UserFactory())
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(trainee.user)}")
+
+    body = api_client.post(
+        "/api/annotation-votes/",
+        {"annotation": annotation.pk, "revision": 1, "answer": "good"},
+        format="json",
+    ).json()
+
+    assert body["feedback"] == {"correct": True, "expected": "good", "training_passed": False}
+
+
+def test_review_page_tells_a_trainee_the_gold_verdict(client):
+    annotation = gold("bad")
+
+    response = client.post(
+        "/annotate/review/",
+        {"annotation": annotation.pk, "revision": 1, "answer": "good"},
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert "Not quite — the right answer was “bad”." in html
+    assert "You are in training" in html
+
+
+def test_moderators_mark_gold_with_an_admin_action(client):
+    from annotations.models import Annotation
+    from tests.factories import ModeratorFactory
+
+    annotation = annotated()
+    client.force_login(ModeratorFactory(is_superuser=True))
+
+    client.post(
+        "/admin/annotations/annotation/",
+        {"action": "mark_gold_good", "_selected_action": [annotation.pk]},
+    )
+
+    assert Annotation.objects.get(pk=annotation.pk).gold_answer == "good"
