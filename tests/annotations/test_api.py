@@ -249,7 +249,7 @@ def test_image_page_shows_annotations_with_toggles_and_revisions(annotator, clie
 
     assert '<rect x="0.1" y="0.1" width="0.5" height="0.5"' in html
     assert 'class="annotation-toggle"' in html
-    assert "revision 1" in html
+    assert "revision 1 · outline open for review" in html
     assert "js/image_annotations.js" in html
 
 

@@ -414,3 +414,12 @@ def test_the_editor_offers_only_the_refinements_that_describe_the_label(client, 
 
     assert '"name": "colour"' in html
     assert '"material"' not in html
+
+
+def test_image_page_lists_the_refinements_of_each_shape(client, colour):
+    annotation = annotated([RECT, {**ELLIPSE, "refinements": {"colour": "red"}}])
+
+    html = client.get(annotation.image_label.image.get_absolute_url()).content.decode()
+
+    assert "Shape 2: colour red" in html
+    assert "Shape 1:" not in html

@@ -299,3 +299,15 @@ def test_moderators_mark_gold_with_an_admin_action(client):
     )
 
     assert Annotation.objects.get(pk=annotation.pk).gold_answer == "good"
+
+
+def test_image_page_shows_the_review_of_each_annotation(client):
+    annotation = annotated()
+    for answer in ("good", "good", "bad"):
+        annotation_vote_cast(
+            contributor=reviewer(), annotation_id=annotation.pk, revision=1, answer=answer
+        )
+
+    html = client.get(annotation.image_label.image.get_absolute_url()).content.decode()
+
+    assert "(2 good / 1 bad)" in html
