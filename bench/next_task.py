@@ -14,7 +14,10 @@ for a voter (trust level 1, training passed) with exactly 1,000 prior votes:
   see the same machine load; the Django test client gives the in-process breakdown beside it;
 * vote throughput - N client threads, each a different voter, loop ``GET next`` then
   ``POST /api/votes/`` for a fixed time against 1 and then 2 Daphne processes (each thread
-  keeps to one port): votes/s, POST p50/p99, errors by status, and where the CPU went.
+  keeps to one port): votes/s, POST p50/p99, errors by status, and where the CPU went. Then
+  the grid flow an integrator or the grid page uses: ``GET /api/validations/grid/`` (24
+  questions of one of the 20 busiest labels) and one ``POST /api/votes/batch/`` with all
+  answers, against the larger number of processes.
 
 Targets (from the issue): HTTP p95 <= 25 ms at 1M; 1M p95 <= 2 x 10k p95 (flat cost);
 >= 300 votes/s. Rate limiting is switched off (RATELIMIT_ENABLE=false) because every request
@@ -61,7 +64,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg2
 from psycopg2 import sql
@@ -81,6 +84,9 @@ STATE_TABLE = "bench_seed_state"
 BIG_TABLES = ["donations_image", "labels_app_imagelabel", "validations_vote"]
 NEXT_PATH = "/api/validations/next/"
 VOTE_PATH = "/api/votes/"
+GRID_PATH = "/api/validations/grid/"
+BATCH_PATH = "/api/votes/batch/"
+BATCH_SIZE = 24  # the grid's largest page
 TIMES = "\N{MULTIPLICATION SIGN}"
 # Strides for spreading voters over items: coprime with the pool size gives distinct voters.
 STRIDE_PRIMES = (12503, 7919, 6007, 4493, 3001, 1009, 211, 97, 89, 83)
@@ -1292,11 +1298,43 @@ def voter_loop(
     barrier: threading.Barrier,
     window: dict[str, float],
     stats: LoopStats,
+    grid_labels: list[str] | None = None,
 ) -> None:
-    """GET the next task, POST a random yes/no; count what completes inside the window."""
+    """GET the next task, POST a random yes/no; count what completes inside the window.
+
+    With `grid_labels`, each round is the grid flow instead: GET up to BATCH_SIZE questions of
+    a random one of those labels, then POST all answers in one batch."""
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def grid_round(record: bool) -> None:
+        started = time.perf_counter()
+        label = rng.choice(grid_labels)
+        conn.request("GET", f"{GRID_PATH}?label={quote(label)}&size={BATCH_SIZE}", headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        got = time.perf_counter()
+        if record:
+            stats.get_ms.append((got - started) * 1000)
+            stats.statuses[f"GET grid {response.status}"] += 1
+        tasks = json.loads(body)["tasks"] if response.status == 200 else []
+        if not tasks:
+            time.sleep(0.05)
+            return
+        answers = [
+            {"image_label": task["image_label"], "answer": rng.choice(["yes", "no"])}
+            for task in tasks
+        ]
+        conn.request("POST", BATCH_PATH, body=json.dumps({"votes": answers}), headers=headers)
+        response = conn.getresponse()
+        response.read()
+        done = time.perf_counter()
+        if record and done <= window["end"]:
+            stats.post_ms.append((done - got) * 1000)
+            stats.statuses[f"POST batch {response.status}"] += 1
+            if response.status == 201:
+                stats.votes += len(answers)
 
     def one_round(record: bool) -> None:
         started = time.perf_counter()
@@ -1322,12 +1360,13 @@ def voter_loop(
             if response.status == 201:
                 stats.votes += 1
 
+    round_ = grid_round if grid_labels else one_round
     try:
         while time.perf_counter() < warm_until:
-            one_round(record=False)
+            round_(record=False)
         barrier.wait()
         while time.perf_counter() < window["end"]:
-            one_round(record=True)
+            round_(record=True)
     except Exception as error:  # a broken connection ends this client, the rest go on
         stats.statuses[f"client error {type(error).__name__}"] += 1
         barrier.abort()
@@ -1341,6 +1380,7 @@ def throughput_measure(
     threads: int,
     duration: float,
     warmup: float,
+    grid_labels: list[str] | None = None,
 ) -> dict[str, Any]:
     stats = [LoopStats() for _ in range(threads)]
     window: dict[str, float] = {"start": 0.0, "end": math.inf}
@@ -1365,6 +1405,7 @@ def throughput_measure(
                 barrier,
                 window,
                 stats[index],
+                grid_labels,
             ),
             daemon=True,
         )
@@ -1389,6 +1430,7 @@ def throughput_measure(
     posts = [ms for s in stats for ms in s.post_ms]
     gets = [ms for s in stats for ms in s.get_ms]
     return {
+        "mode": "batch" if grid_labels else "single",
         "processes": len(servers),
         "threads": threads,
         "seconds": elapsed,
@@ -1533,6 +1575,14 @@ def worker(args: argparse.Namespace) -> None:
                 run = throughput_measure(servers, voters, args.threads, args.duration, 3.0)
             result["throughput"].append(run)
             throughput_print(run, args)
+        # The grid flow: the same voters answer BATCH_SIZE questions of one label per request.
+        labels = busiest_labels(20)
+        with daphne_servers(max(args.processes), env, log_dir) as servers:
+            run = throughput_measure(
+                servers, voters, args.threads, args.duration, 3.0, grid_labels=labels
+            )
+        result["throughput"].append(run)
+        throughput_print(run, args)
     Path(args.result).write_text(json.dumps(result))
 
 
@@ -1561,6 +1611,21 @@ def queue_head_items(count: int) -> list[int]:
     )
 
 
+def busiest_labels(count: int) -> list[str]:
+    """The labels with the most open questions, so a grid page is always full."""
+    from django.db.models import Count
+
+    from labels_app.models import ImageLabel
+
+    rows = (
+        ImageLabel.objects.in_queue()
+        .values("label__name")
+        .annotate(open=Count("pk"))
+        .order_by("-open")[:count]
+    )
+    return [row["label__name"] for row in rows]
+
+
 def gold_rate_of(voter: Any) -> float:
     from validations.services import gold_rate
 
@@ -1568,18 +1633,26 @@ def gold_rate_of(voter: Any) -> float:
 
 
 def throughput_print(run: dict[str, Any], args: argparse.Namespace) -> None:
+    flow = (
+        f"grid flow: GET {GRID_PATH} ({BATCH_SIZE} questions), POST {BATCH_PATH}"
+        if run["mode"] == "batch"
+        else f"GET {NEXT_PATH}, POST {VOTE_PATH}"
+    )
     print(
         f"\n  Vote throughput, {run['processes']} Daphne process(es), {run['threads']} client "
-        f"threads ({args.voters} voters), {run['seconds']:.1f} s window after 3 s warm-up:"
+        f"threads ({args.voters} voters), {run['seconds']:.1f} s window after 3 s warm-up; "
+        f"{flow}:"
     )
     print(
         f"    {run['votes']:,} votes stored (201) = {run['votes_per_s']:.0f} votes/s   "
         f"target >= {TARGET_VOTES_PER_S:.0f}: {verdict(run['votes_per_s'] >= TARGET_VOTES_PER_S)}"
     )
+    batch = run["mode"] == "batch"
+    post_path, get_path = (BATCH_PATH, GRID_PATH) if batch else (VOTE_PATH, NEXT_PATH)
     if run["post"]:
-        print(f"    POST {VOTE_PATH}: {fmt_latency(run['post'])}")
+        print(f"    POST {post_path}: {fmt_latency(run['post'])}")
     if run["get"]:
-        print(f"    GET  {NEXT_PATH}: {fmt_latency(run['get'])}")
+        print(f"    GET  {get_path}: {fmt_latency(run['get'])}")
     print(f"    responses: {run['statuses']}")
     if run["cpu_cores"]:
         shares = ", ".join(f"{k} {v:.2f}" for k, v in run["cpu_cores"].items())
@@ -1789,7 +1862,7 @@ def summary(results: dict[str, dict[str, Any]]) -> None:
         for run in result.get("throughput", []):
             post = run["post"]
             print(
-                f"  votes ({name}, {run['processes']} Daphne process(es)): "
+                f"  votes ({name}, {run['mode']}, {run['processes']} Daphne process(es)): "
                 f"{run['votes_per_s']:.0f} votes/s, POST p50 {post['p50'] if post else 0:.0f} ms "
                 f"p99 {post['p99'] if post else 0:.0f} ms; target >= {TARGET_VOTES_PER_S:.0f}: "
                 f"{verdict(run['votes_per_s'] >= TARGET_VOTES_PER_S)}"

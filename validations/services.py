@@ -276,6 +276,11 @@ def _votable(image_label_id) -> ImageLabel:
         )
     except (TypeError, ValueError):
         image_label = None
+    return _takes_answers(image_label)
+
+
+def _takes_answers(image_label: ImageLabel | None) -> ImageLabel:
+    """The image-label itself, if it may be answered now; a DomainError saying why not."""
     if image_label is None:
         raise DomainError("There is no such image-label.", code="not_found", status=404)
     if image_label.image.status != ImageStatus.UNLOCKED:
@@ -312,27 +317,22 @@ def gold_answer_record(
     return {"correct": correct, "expected": expected, "training_passed": not updated.in_training}
 
 
-def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> VoteResult:
-    """Store an answer and apply it; callers check first that the item takes answers."""
+def _new_vote(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> Vote:
+    """An unsaved vote, counted and weighted as the voter's standing says (gold never counts)."""
     counting = counts_votes(contributor) and not image_label.is_gold
-    weight = contributor.vote_weight() if counting else 0.0
-    try:
-        with transaction.atomic():
-            vote = Vote.objects.create(
-                image_label=image_label,
-                contributor=contributor,
-                answer=answer,
-                counted=counting,
-                weight=weight,
-                on_gold=image_label.is_gold,
-            )
-    except IntegrityError:
-        raise DomainError(
-            "You already answered this one; your first answer stands.",
-            code="already_answered",
-            status=409,
-        ) from None
-    Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + 1)
+    return Vote(
+        image_label=image_label,
+        contributor=contributor,
+        answer=answer,
+        counted=counting,
+        weight=contributor.vote_weight() if counting else 0.0,
+        on_gold=image_label.is_gold,
+    )
+
+
+def _vote_apply(*, contributor: Contributor, vote: Vote) -> VoteResult:
+    """What a stored vote changes: the voter's gold record, or the item's consensus."""
+    image_label, answer = vote.image_label, vote.answer
     feedback = None
     if image_label.is_gold:
         feedback = gold_answer_record(
@@ -345,11 +345,27 @@ def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: 
             image_label_id=image_label.pk,
             image_public=True,
             annotatable=image_label.label.kind == LabelKind.OBJECT,
-            evidence_delta=SIGN[answer] * weight,
-            counted_delta=int(counting),
+            evidence_delta=SIGN[answer] * vote.weight,
+            counted_delta=int(vote.counted),
             raw_answer=answer,
         )
     return VoteResult(vote=vote, feedback=feedback)
+
+
+def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> VoteResult:
+    """Store an answer and apply it; callers check first that the item takes answers."""
+    vote = _new_vote(contributor=contributor, image_label=image_label, answer=answer)
+    try:
+        with transaction.atomic():
+            vote.save()
+    except IntegrityError:
+        raise DomainError(
+            "You already answered this one; your first answer stands.",
+            code="already_answered",
+            status=409,
+        ) from None
+    Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + 1)
+    return _vote_apply(contributor=contributor, vote=vote)
 
 
 @transaction.atomic
@@ -367,11 +383,21 @@ def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[V
         raise DomainError("Send at least one answer.", code="no_votes")
     if len(answers) > MAX_BATCH_VOTES:
         raise DomainError(f"At most {MAX_BATCH_VOTES} answers at once.", code="too_many")
-    checked = []
-    seen = set()
+    ids = []
     for index, item in enumerate(answers):
         try:
-            image_label = _votable(item.get("image_label"))
+            ids.append(int(item.get("image_label")))
+        except (AttributeError, TypeError, ValueError):
+            raise DomainError(
+                f"Answer {index + 1}: image_label must be an id.", code="not_found", status=404
+            ) from None
+    # One query for all items; each is then checked as a single vote would be.
+    found = ImageLabel.objects.select_related("image", "label").in_bulk(ids)
+    checked = []
+    seen = set()
+    for index, (item, image_label_id) in enumerate(zip(answers, ids, strict=True)):
+        try:
+            image_label = _takes_answers(found.get(image_label_id))
             answer = _answer(item.get("answer"))
         except DomainError as error:
             raise DomainError(
@@ -394,7 +420,22 @@ def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[V
             code="already_answered",
             status=409,
         )
-    return [record_answer(contributor=contributor, image_label=il, answer=a) for il, a in checked]
+    votes = [
+        _new_vote(contributor=contributor, image_label=image_label, answer=answer)
+        for image_label, answer in checked
+    ]
+    try:
+        with transaction.atomic():
+            Vote.objects.bulk_create(votes)
+    except IntegrityError:  # a second tab answered one of them meanwhile
+        raise DomainError(
+            "You answered some of these meanwhile; nothing was stored.",
+            code="already_answered",
+            status=409,
+        ) from None
+    Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + len(votes))
+    # A gold answer may end training mid-batch; the recount it starts counts the rest.
+    return [_vote_apply(contributor=contributor, vote=vote) for vote in votes]
 
 
 def validation_skip(*, contributor: Contributor, image_label_id: int) -> None:

@@ -6,7 +6,7 @@ import pytest
 from contributors.models import TrustLevel
 from donations.models import ImageStatus
 from imagemonkey_site.errors import DomainError
-from labels_app.models import ImageLabelState
+from labels_app.models import ImageLabel, ImageLabelState
 from tests.factories import (
     ContributorFactory,
     GoldImageLabelFactory,
@@ -342,6 +342,47 @@ def test_batch_votes_store_all_answers():
 
     assert [r.vote.answer for r in results] == ["no", "yes", "yes"]
     assert Vote.objects.filter(contributor=voter).count() == 3
+    voter.refresh_from_db()
+    assert voter.votes_cast == 3
+    evidence = [ImageLabel.objects.get(pk=item.pk).evidence for item in items]
+    weight = voter.vote_weight()
+    assert evidence == [pytest.approx(-weight), pytest.approx(weight), pytest.approx(weight)]
+
+
+def test_batch_votes_on_gold_train_like_single_votes():
+    gold = GoldImageLabelFactory(gold_answer="no")
+    item = ImageLabelFactory()
+    trainee = ContributorFactory()
+
+    results = votes_cast_batch(
+        contributor=trainee,
+        answers=[
+            {"image_label": gold.pk, "answer": "yes"},
+            {"image_label": item.pk, "answer": "yes"},
+        ],
+    )
+
+    trainee.refresh_from_db()
+    assert results[0].feedback == {"correct": False, "expected": "no", "training_passed": False}
+    assert (results[1].feedback, results[1].vote.counted) == (None, False)
+    assert (trainee.gold_answered, trainee.gold_correct) == (1, 0)
+
+
+def test_batch_votes_cost_the_same_queries_per_answer(django_assert_num_queries):
+    label = LabelFactory(name="dog")
+    voter = VoterFactory()
+
+    def batch(size):
+        items = [ImageLabelFactory(label=label) for _ in range(size)]
+        return [{"image_label": item.pk, "answer": "yes"} for item in items]
+
+    two, twelve = batch(2), batch(12)
+    # The batch's savepoint pair, the items, the answered-check, the insert (in a savepoint),
+    # the voter's tally, and one consensus UPDATE per answer.
+    with django_assert_num_queries(8 + 2):
+        votes_cast_batch(contributor=voter, answers=two)
+    with django_assert_num_queries(8 + 12):
+        votes_cast_batch(contributor=voter, answers=twelve)
 
 
 def test_batch_votes_are_all_or_nothing():
