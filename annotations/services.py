@@ -459,9 +459,11 @@ def annotation_gold_mark(*, annotation: Annotation, answer: str) -> Annotation:
     return annotation
 
 
-def _next_gold_review(*, contributor: Contributor | None, rng) -> Annotation | None:
-    gold = Annotation.objects.exclude(gold_answer="").filter(
-        image_label__image__status=ImageStatus.UNLOCKED
+def _next_gold_review(*, contributor: Contributor | None, exclude, rng) -> Annotation | None:
+    gold = (
+        Annotation.objects.exclude(gold_answer="")
+        .exclude(pk__in=exclude)
+        .filter(image_label__image__status=ImageStatus.UNLOCKED)
     )
     if contributor is not None:
         reviewed = AnnotationVote.objects.filter(annotation=OuterRef("pk"), contributor=contributor)
@@ -474,7 +476,9 @@ def _next_gold_review(*, contributor: Contributor | None, rng) -> Annotation | N
     )
 
 
-def next_annotation_review(*, contributor: Contributor | None, rng=random) -> Annotation | None:
+def next_annotation_review(
+    *, contributor: Contributor | None, exclude=(), rng=random
+) -> Annotation | None:
     """An annotation revision to review: not one's own, not reviewed by this contributor.
 
     As with label questions, newcomers start with gold annotations and keep getting them
@@ -482,10 +486,12 @@ def next_annotation_review(*, contributor: Contributor | None, rng=random) -> An
     """
     first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
     if first_task or rng.random() < gold_rate(contributor):
-        gold = _next_gold_review(contributor=contributor, rng=rng)
+        gold = _next_gold_review(contributor=contributor, exclude=exclude, rng=rng)
         if gold is not None:
             return gold
-    queue = Annotation.objects.filter(in_review=True, image_label__image__status="unlocked")
+    queue = Annotation.objects.filter(
+        in_review=True, image_label__image__status=ImageStatus.UNLOCKED
+    ).exclude(pk__in=exclude)
     lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
     if lowest is None:
         return None

@@ -80,8 +80,16 @@ class ReviewView(DomainErrorPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         contributor = self.request.contributor
+        annotation = next_annotation_review(contributor=contributor)
+        # The one after it, so the browser fetches its image while this one is judged.
+        upcoming = (
+            next_annotation_review(contributor=contributor, exclude=(annotation.pk,))
+            if annotation
+            else None
+        )
         return super().get_context_data(
-            annotation=next_annotation_review(contributor=contributor),
+            annotation=annotation,
+            upcoming=upcoming,
             in_training=contributor is None or contributor.in_training,
             **kwargs,
         )

@@ -44,6 +44,10 @@ from .serializers import (
     ReviewTaskSerializer,
 )
 
+EXCLUDE_IDS_PARAMETER = OpenApiParameter(
+    "exclude", str, description="Comma-separated ids to leave out (to preload the one after)"
+)
+
 
 def task_payload(lease, request) -> dict:
     image_label = lease.image_label
@@ -208,10 +212,13 @@ class NextReview(APIView):
     """An annotation to review (not your own, not reviewed by you yet)."""
 
     @extend_schema(
-        responses={200: ReviewTaskSerializer, 204: OpenApiResponse(description="Nothing left")}
+        parameters=[EXCLUDE_IDS_PARAMETER],
+        responses={200: ReviewTaskSerializer, 204: OpenApiResponse(description="Nothing left")},
     )
     def get(self, request):
-        annotation = next_annotation_review(contributor=request.contributor)
+        annotation = next_annotation_review(
+            contributor=request.contributor, exclude=exclude_from_query(request)
+        )
         if annotation is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(ReviewTaskSerializer(annotation, context={"request": request}).data)
@@ -242,11 +249,7 @@ class NextRefinementQuestion(APIView):
     """A quiz question about one shape (“What colour is this car?”), not answered by you yet."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "exclude", str, description="Comma-separated question ids to leave out (preloading)"
-            )
-        ],
+        parameters=[EXCLUDE_IDS_PARAMETER],
         responses={
             200: RefinementQuestionSerializer,
             204: OpenApiResponse(description="Nothing left"),

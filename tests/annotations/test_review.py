@@ -311,3 +311,15 @@ def test_image_page_shows_the_review_of_each_annotation(client):
     html = client.get(annotation.image_label.image.get_absolute_url()).content.decode()
 
     assert "(2 good / 1 bad)" in html
+
+
+def test_review_page_prefetches_the_next_image_and_the_api_takes_exclude(client, api_client):
+    first, second = annotated(), annotated()
+
+    html = client.get("/annotate/review/").content.decode()
+    shown = first if f'name="annotation" value="{first.pk}"' in html else second
+    other = second if shown == first else first
+    preloaded = api_client.get(f"/api/annotations/review/next/?exclude={shown.pk}").json()
+
+    assert f'rel="prefetch" href="/images/{other.image_label.image_id}/file/large"' in html
+    assert preloaded["annotation"] == other.pk
