@@ -67,8 +67,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import psycopg2
-from psycopg2 import sql
+from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from next_task import (
@@ -92,6 +91,7 @@ from next_task import (
     migrate,
     percentiles,
     pg_array,
+    pg_connect,
     process_cpu,
     sql_breakdown,
     token_for,
@@ -713,7 +713,7 @@ def exclusivity_measure(
 
 def database_check(url: str, contributor_ids: list[int]) -> dict[str, Any]:
     """After the run: two leases on one image-label (the schema forbids it), leftovers, passes."""
-    conn = psycopg2.connect(url)
+    conn = pg_connect(url)
     try:
         with conn.cursor() as cur:
             cur.execute(

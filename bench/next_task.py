@@ -66,8 +66,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import psycopg2
-from psycopg2 import sql
+import psycopg
+from psycopg import sql
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/imagemonkey_bench"
@@ -154,6 +154,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def pg_connect(url: str) -> psycopg.Connection:
+    """A connection for seeding. Client-side binding, as the seeding SQL passes parameters where
+    server-side binding cannot (DDL, arrays given as literals)."""
+    return psycopg.connect(url, cursor_factory=psycopg.ClientCursor)
+
+
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
@@ -233,7 +239,7 @@ def database_ensure(url: str, *, reseed: bool) -> bool:
     name = database_name(url)
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise SystemExit(f"Unexpected database name {name!r}.")
-    admin = psycopg2.connect(with_database(url, "postgres"))
+    admin = pg_connect(with_database(url, "postgres"))
     admin.autocommit = True
     try:
         with admin.cursor() as cur:
@@ -657,7 +663,7 @@ def contested_scale(scale: Scale, gold_votes: int) -> float:
 
 
 def pg_array(values: list) -> str:
-    """An array literal: parsed once by array_in, unlike psycopg2's ARRAY[...] of literals."""
+    """An array literal: parsed once by array_in, unlike ARRAY[...] of literals."""
 
     def item(value: object) -> str:
         if value is None:
@@ -681,7 +687,7 @@ class Seeder:
     def __init__(self, url: str, scale: Scale) -> None:
         self.scale = scale
         self.seeded_now = False
-        self.conn = psycopg2.connect(url)
+        self.conn = pg_connect(url)
         self.conn.autocommit = True
         with self.conn.cursor() as cur:
             # Session-only settings for the load; nothing the app's own connections see.
@@ -699,12 +705,8 @@ class Seeder:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        self.conn.autocommit = False
-        try:
-            with self.conn, self.conn.cursor() as cur:  # commits, or rolls back on error
-                yield cur
-        finally:
-            self.conn.autocommit = True
+        with self.conn.transaction(), self.conn.cursor() as cur:  # commits, or rolls back
+            yield cur
 
     # State
 
@@ -1663,7 +1665,7 @@ def throughput_print(run: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def machine_info(url: str) -> list[str]:
-    conn = psycopg2.connect(with_database(url, "postgres"))
+    conn = pg_connect(with_database(url, "postgres"))
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT version()")
