@@ -1,4 +1,3 @@
-import math
 import random
 import uuid
 from datetime import timedelta
@@ -11,6 +10,7 @@ from django.utils import timezone
 from contributors.models import Contributor
 from donations.models import Image, ImageStatus
 from imagemonkey_site.errors import DomainError
+from imagemonkey_site.sampling import neediest_first, random_first
 from labels_app.models import Answer, ImageLabel, Label, LabelKind, random_key
 from validations.models import Vote
 from validations.services import (
@@ -18,7 +18,7 @@ from validations.services import (
     counts_votes,
     evidence_update,
     gold_answer_record,
-    gold_rate,
+    gold_due,
     record_answer,
 )
 
@@ -105,17 +105,13 @@ def annotation_task_lease(
                 return current
         _release_other_leases(contributor)
     for _ in range(LEASE_ATTEMPTS):
-        start = rng.random()
         # Image and label come along for the task's description; only the task row is locked.
         tasks = (
             _open_tasks(contributor, label)
             .select_related("image", "label__parent")
             .select_for_update(skip_locked=True, of=("self",))
         )
-        candidate = (
-            tasks.filter(random_key__gte=start).order_by("random_key").first()
-            or tasks.order_by("random_key").first()
-        )
+        candidate = random_first(tasks, rng=rng)
         if candidate is None:
             return None
         lease = _claim(image_label=candidate, contributor=contributor)
@@ -468,12 +464,7 @@ def _next_gold_review(*, contributor: Contributor | None, exclude, rng) -> Annot
     if contributor is not None:
         reviewed = AnnotationVote.objects.filter(annotation=OuterRef("pk"), contributor=contributor)
         gold = gold.filter(~Exists(reviewed)).exclude(author=contributor)
-    gold = gold.select_related("image_label__image", "image_label__label")
-    start = rng.random()
-    return (
-        gold.filter(random_key__gte=start).order_by("random_key").first()
-        or gold.order_by("random_key").first()
-    )
+    return random_first(gold.select_related("image_label__image", "image_label__label"), rng=rng)
 
 
 def next_annotation_review(
@@ -484,29 +475,21 @@ def next_annotation_review(
     As with label questions, newcomers start with gold annotations and keep getting them
     often, and a decaying share of hidden gold keeps checking everyone else.
     """
-    first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
-    if first_task or rng.random() < gold_rate(contributor):
+    if gold_due(contributor, rng=rng):
         gold = _next_gold_review(contributor=contributor, exclude=exclude, rng=rng)
         if gold is not None:
             return gold
     queue = Annotation.objects.filter(
         in_review=True, image_label__image__status=ImageStatus.UNLOCKED
     ).exclude(pk__in=exclude)
-    lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
-    if lowest is None:
-        return None
+    candidates = queue
     if contributor is not None:
         reviewed = AnnotationVote.objects.filter(
             annotation=OuterRef("pk"), revision=OuterRef("revision"), contributor=contributor
         )
-        queue = queue.filter(~Exists(reviewed)).exclude(author=contributor)
-    queue = queue.select_related("image_label__image", "image_label__label")
-    rank = math.floor(lowest)
-    start = rank + rng.random()
-    return (
-        queue.filter(sort_key__gte=start, sort_key__lt=rank + 1).order_by("sort_key").first()
-        or queue.order_by("sort_key").first()
-    )
+        candidates = candidates.filter(~Exists(reviewed)).exclude(author=contributor)
+    candidates = candidates.select_related("image_label__image", "image_label__label")
+    return neediest_first(queue=queue, candidates=candidates, rng=rng)
 
 
 # --- Refinement quiz ---------------------------------------------------------------------------
@@ -545,11 +528,7 @@ def next_refinement_question(
     queue = queue.select_related(
         "refinement", "annotation__image_label__image", "annotation__image_label__label"
     )
-    start = rng.random()
-    return (
-        queue.filter(random_key__gte=start).order_by("random_key").first()
-        or queue.order_by("random_key").first()
-    )
+    return random_first(queue, rng=rng)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from contributors.models import Contributor, TrustLevel
 from contributors.trust import fails_gold_checks, passes_training, wilson_bounds
 from donations.models import ImageStatus
 from imagemonkey_site.errors import DomainError
+from imagemonkey_site.sampling import neediest_first, random_first
 from labels_app.models import Answer, ImageLabel, ImageLabelState, Label, LabelKind
 
 from .models import ValidationSkip, Vote
@@ -463,11 +464,7 @@ def _next_gold(
     )
     if label is not None:
         gold = gold.filter(label=label)
-    start = rng.random()
-    return (
-        gold.filter(random_key__gte=start).order_by("random_key").first()
-        or gold.order_by("random_key").first()
-    )
+    return random_first(gold, rng=rng)
 
 
 def _next_in_queue(
@@ -476,21 +473,19 @@ def _next_in_queue(
     queue = ImageLabel.objects.in_queue()
     if label is not None:
         queue = queue.filter(label=label)
-    lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
-    if lowest is None:
-        return None
-    # Start at a random point inside the most-needed rank, then fall back to the whole queue.
-    rank = math.floor(lowest)
-    start = rank + rng.random()
     candidates = (
         queue.not_seen_by(contributor)
         .exclude(pk__in=exclude)
         .select_related("image", "label__parent")
     )
-    return (
-        candidates.filter(sort_key__gte=start, sort_key__lt=rank + 1).order_by("sort_key").first()
-        or candidates.order_by("sort_key").first()
-    )
+    return neediest_first(queue=queue, candidates=candidates, rng=rng)
+
+
+def gold_due(contributor: Contributor | None, *, rng) -> bool:
+    """Whether the next task should be a gold item: always a newcomer's first one, then at the
+    contributor's gold rate (label questions and annotation reviews alike)."""
+    first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
+    return first_task or rng.random() < gold_rate(contributor)
 
 
 def next_validation_task(
@@ -506,8 +501,7 @@ def next_validation_task(
     hidden gold keeps checking. Otherwise the most-needed open item, via index range scans.
     `exclude` lets a page preload the task after the one on screen.
     """
-    first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
-    if first_task or rng.random() < gold_rate(contributor):
+    if gold_due(contributor, rng=rng):
         task = _next_gold(contributor=contributor, label=label, exclude=exclude, rng=rng)
         if task is not None:
             return task
