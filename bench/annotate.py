@@ -61,8 +61,8 @@ import threading
 import time
 from collections import Counter, defaultdict
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -205,20 +205,9 @@ class Seeder(BulkSeeder):
 
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
-        config = self.state("config")
-        wanted = asdict(self.scale)
-        if config is None:
-            config = {**wanted, "anchor": datetime.now(UTC).isoformat(), "complete": False}
-            with self.conn.cursor() as cur:
-                self.state_set(cur, "config", config)
-        elif {k: config.get(k) for k in wanted} != wanted:
-            raise SystemExit(
-                f"Database {self.conn.info.dbname} was seeded with other parameters; "
-                "rerun with --reseed."
-            )
+        config = self.config()
         if config["complete"]:
             return config
-        self.seeded_now = True
 
         params: dict[str, Any] = {
             "anchor": datetime.fromisoformat(config["anchor"]),

@@ -730,9 +730,9 @@ class Seeder:
 
     # Stages
 
-    def run(self) -> dict[str, Any]:
-        """Seed whatever is missing; returns the seeding record (parameters, seconds)."""
-        started = time.perf_counter()
+    def config(self) -> dict[str, Any]:
+        """The seeding record of this database: created on the first run, and refused when an
+        earlier run used other parameters. `complete` says whether there is anything to do."""
         config = self.state("config")
         wanted = asdict(self.scale)
         if config is None:
@@ -744,9 +744,15 @@ class Seeder:
                 f"Database {self.conn.info.dbname} was seeded with other parameters; "
                 "rerun with --reseed."
             )
+        self.seeded_now = not config["complete"]
+        return config
+
+    def run(self) -> dict[str, Any]:
+        """Seed whatever is missing; returns the seeding record (parameters, seconds)."""
+        started = time.perf_counter()
+        config = self.config()
         if config["complete"]:
             return config
-        self.seeded_now = True
 
         labels = self.labels_sync()
         donors = list(range(1, self.scale.donors + 1))
@@ -1310,65 +1316,55 @@ def voter_loop(
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
 
-    def grid_round(record: bool) -> None:
-        started = time.perf_counter()
-        label = rng.choice(grid_labels)
-        conn.request("GET", f"{GRID_PATH}?label={quote(label)}&size={BATCH_SIZE}", headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        got = time.perf_counter()
-        if record:
-            stats.get_ms.append((got - started) * 1000)
-            stats.statuses[f"GET grid {response.status}"] += 1
-        tasks = json.loads(body)["tasks"] if response.status == 200 else []
-        if not tasks:
-            time.sleep(0.05)
-            return
-        answers = [
-            {"image_label": task["image_label"], "answer": rng.choice(["yes", "no"])}
-            for task in tasks
-        ]
-        conn.request("POST", BATCH_PATH, body=json.dumps({"votes": answers}), headers=headers)
-        response = conn.getresponse()
-        response.read()
-        done = time.perf_counter()
-        if record and done <= window["end"]:
-            stats.post_ms.append((done - got) * 1000)
-            stats.statuses[f"POST batch {response.status}"] += 1
-            if response.status == 201:
-                stats.votes += len(answers)
+    def questions_path() -> tuple[str, str]:
+        if grid_labels:
+            label = quote(rng.choice(grid_labels))
+            return f"{GRID_PATH}?label={label}&size={BATCH_SIZE}", "GET grid"
+        return NEXT_PATH, "GET"
+
+    def task_ids(body: bytes) -> list[int]:
+        data = json.loads(body)
+        if grid_labels:
+            return [task["image_label"] for task in data["tasks"]]
+        return [data["image_label"]]
+
+    def answers_request(ids: list[int]) -> tuple[str, dict[str, Any], str]:
+        answers = [{"image_label": pk, "answer": rng.choice(["yes", "no"])} for pk in ids]
+        if grid_labels:
+            return BATCH_PATH, {"votes": answers}, "POST batch"
+        return VOTE_PATH, answers[0], "POST"
 
     def one_round(record: bool) -> None:
         started = time.perf_counter()
-        conn.request("GET", NEXT_PATH, headers=headers)
+        path, asked = questions_path()
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         body = response.read()
         got = time.perf_counter()
         if record:
             stats.get_ms.append((got - started) * 1000)
-            stats.statuses[f"GET {response.status}"] += 1
-        if response.status != 200:
+            stats.statuses[f"{asked} {response.status}"] += 1
+        ids = task_ids(body) if response.status == 200 else []
+        if not ids:
             time.sleep(0.05)
             return
-        task = json.loads(body)["image_label"]
-        payload = json.dumps({"image_label": task, "answer": rng.choice(["yes", "no"])})
-        conn.request("POST", VOTE_PATH, body=payload, headers=headers)
+        path, payload, answered = answers_request(ids)
+        conn.request("POST", path, body=json.dumps(payload), headers=headers)
         response = conn.getresponse()
         response.read()
         done = time.perf_counter()
         if record and done <= window["end"]:
             stats.post_ms.append((done - got) * 1000)
-            stats.statuses[f"POST {response.status}"] += 1
+            stats.statuses[f"{answered} {response.status}"] += 1
             if response.status == 201:
-                stats.votes += 1
+                stats.votes += len(ids)
 
-    round_ = grid_round if grid_labels else one_round
     try:
         while time.perf_counter() < warm_until:
-            round_(record=False)
+            one_round(record=False)
         barrier.wait()
         while time.perf_counter() < window["end"]:
-            round_(record=True)
+            one_round(record=True)
     except Exception as error:  # a broken connection ends this client, the rest go on
         stats.statuses[f"client error {type(error).__name__}"] += 1
         barrier.abort()
