@@ -106,9 +106,11 @@ def annotation_task_lease(
         _release_other_leases(contributor)
     for _ in range(LEASE_ATTEMPTS):
         # Image and label come along for the task's description; only the task row is locked.
+        # (Not the label's parent: one more join costs this hot query more planning time than
+        # the small lookup the refinement list makes for it.)
         tasks = (
             _open_tasks(contributor, label)
-            .select_related("image", "label__parent")
+            .select_related("image", "label")
             .select_for_update(skip_locked=True, of=("self",))
         )
         candidate = random_first(tasks, rng=rng)

@@ -1668,7 +1668,8 @@ def machine_info(url: str) -> list[str]:
             version = cur.fetchone()[0].split(" on ")[0]
             cur.execute(
                 "SELECT name, setting, unit FROM pg_settings WHERE name IN "
-                "('shared_buffers', 'work_mem', 'synchronous_commit', 'max_connections')"
+                "('shared_buffers', 'work_mem', 'synchronous_commit', 'max_connections', "
+                "'autovacuum')"
             )
             knobs = ", ".join(
                 f"{name}={setting}{'x' + unit if unit else ''}"
