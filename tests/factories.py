@@ -162,3 +162,16 @@ class AnnotationTaskFactory(ImageLabelFactory):
     in_queue = False
     needs_annotation = True
     probability = 0.995
+
+
+def submitted_annotation(*, shapes: list[dict], author=None, label=None):
+    """An annotation saved as revision 1 through the real task flow (lease, then submit), on a
+    new task for `label` (a new label when not given)."""
+    from annotations.services import annotation_submit, annotation_task_lease_for
+
+    author = author or ContributorFactory()
+    task = AnnotationTaskFactory(**({"label": label} if label is not None else {}))
+    lease = annotation_task_lease_for(
+        contributor=author, image=task.image, label_name=task.label.name
+    )
+    return annotation_submit(contributor=author, lease_id=lease.pk, shapes=shapes)

@@ -11,8 +11,6 @@ from annotations.models import (
 )
 from annotations.services import (
     annotation_revise,
-    annotation_submit,
-    annotation_task_lease,
     next_refinement_question,
     refinement_answer,
 )
@@ -20,11 +18,11 @@ from donations.models import ImageStatus
 from imagemonkey_site.errors import DomainError
 from labels_app.models import Label
 from tests.factories import (
-    AnnotationTaskFactory,
     ContributorFactory,
     LabelFactory,
     RefinementFactory,
     VoterFactory,
+    submitted_annotation,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,10 +45,7 @@ def annotated(shapes, *, label_name="car", group="vehicles"):
     label = Label.objects.filter(name=label_name).first() or LabelFactory(
         name=label_name, group=group
     )
-    author = ContributorFactory()
-    AnnotationTaskFactory(label=label)
-    lease = annotation_task_lease(contributor=author)
-    return annotation_submit(contributor=author, lease_id=lease.pk, shapes=shapes)
+    return submitted_annotation(shapes=shapes, label=label)
 
 
 def the_question(annotation, shape_index=0):

@@ -3,18 +3,16 @@ import pytest
 from annotations.models import AnnotationVote, ReviewState
 from annotations.services import (
     annotation_revise,
-    annotation_submit,
-    annotation_task_lease,
     annotation_vote_cast,
     next_annotation_review,
 )
 from imagemonkey_site.errors import DomainError
 from tests.factories import (
-    AnnotationTaskFactory,
     ContributorFactory,
     UserFactory,
     VoterFactory,
     api_token_for,
+    submitted_annotation,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,10 +21,7 @@ RECT = {"type": "rect", "x": 0.1, "y": 0.1, "width": 0.5, "height": 0.5}
 
 
 def annotated(author=None):
-    author = author or ContributorFactory()
-    AnnotationTaskFactory()
-    lease = annotation_task_lease(contributor=author)
-    return annotation_submit(contributor=author, lease_id=lease.pk, shapes=[RECT])
+    return submitted_annotation(shapes=[RECT], author=author)
 
 
 def reviewer():

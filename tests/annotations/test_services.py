@@ -23,6 +23,7 @@ from tests.factories import (
     ImageLabelFactory,
     LabelFactory,
     VoterFactory,
+    submitted_annotation,
 )
 from validations.models import Vote
 from validations.services import vote_cast
@@ -167,10 +168,7 @@ def test_renewing_extends_the_lease():
 
 
 def annotated(contributor=None):
-    contributor = contributor or ContributorFactory()
-    AnnotationTaskFactory()
-    lease = annotation_task_lease(contributor=contributor)
-    return annotation_submit(contributor=contributor, lease_id=lease.pk, shapes=[RECT])
+    return submitted_annotation(shapes=[RECT], author=contributor)
 
 
 def test_rework_saves_a_new_revision_and_keeps_the_old_one():

@@ -6,12 +6,10 @@ import pytest
 from playwright.sync_api import expect
 
 from annotations.models import RefinementAnswer, RefinementQuestion
-from annotations.services import annotation_submit, annotation_task_lease
 from tests.factories import (
-    AnnotationTaskFactory,
-    ContributorFactory,
     LabelFactory,
     RefinementFactory,
+    submitted_annotation,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,10 +27,7 @@ def outlined_cars(count: int) -> list[RefinementQuestion]:
     )
     car = LabelFactory(name="car")
     for _ in range(count):
-        AnnotationTaskFactory(label=car)
-        author = ContributorFactory()
-        lease = annotation_task_lease(contributor=author)
-        annotation_submit(contributor=author, lease_id=lease.pk, shapes=[SMALL_CAR])
+        submitted_annotation(shapes=[SMALL_CAR], label=car)
     return list(RefinementQuestion.objects.order_by("pk"))
 
 
