@@ -93,6 +93,7 @@ from next_task import (
     pg_array,
     pg_connect,
     process_cpu,
+    seeding_print,
     sql_breakdown,
     token_for,
     verdict,
@@ -404,13 +405,7 @@ def worker(args: argparse.Namespace) -> None:
         counts = seeder.counts()
     finally:
         seeder.close()
-    if seeder.seeded_now:
-        print(f"  seeding took {config['seconds']:.0f} s (bulk load, indexes, VACUUM ANALYZE)")
-    else:
-        print(
-            f"  already seeded (that took {config['seconds']:.0f} s); "
-            f"checked in {time.perf_counter() - started:.0f} s"
-        )
+    seeding_print(seeder, config, started)
     print(
         f"  rows: {counts['images']:,} unlocked images, {counts['image_labels']:,} image-labels: "
         f"{counts['tasks']:,} confirmed awaiting annotation, {counts['open']:,} open, "

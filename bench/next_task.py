@@ -1495,13 +1495,7 @@ def worker(args: argparse.Namespace) -> None:
             queued, decided, gold, rank0 = cur.fetchone()
     finally:
         seeder.close()
-    if seeder.seeded_now:
-        print(f"  seeding took {config['seconds']:.0f} s (bulk load, indexes, VACUUM ANALYZE)")
-    else:
-        print(
-            f"  already seeded (that took {config['seconds']:.0f} s); "
-            f"checked in {time.perf_counter() - started:.0f} s"
-        )
+    seeding_print(seeder, config, started)
     print(
         f"  rows: {counts['donations_image']:,} images, "
         f"{counts['labels_app_imagelabel']:,} image-labels "
@@ -1582,6 +1576,17 @@ def worker(args: argparse.Namespace) -> None:
         result["throughput"].append(run)
         throughput_print(run, args)
     Path(args.result).write_text(json.dumps(result))
+
+
+def seeding_print(seeder: Seeder, config: dict[str, Any], started: float) -> None:
+    """How long seeding took now, or took once (and how long the check for it took now)."""
+    if seeder.seeded_now:
+        print(f"  seeding took {config['seconds']:.0f} s (bulk load, indexes, VACUUM ANALYZE)")
+    else:
+        print(
+            f"  already seeded (that took {config['seconds']:.0f} s); "
+            f"checked in {time.perf_counter() - started:.0f} s"
+        )
 
 
 def app_check() -> None:
