@@ -1486,6 +1486,10 @@ def worker(args: argparse.Namespace) -> None:
         config = seeder.run()
         counts = {t: seeder.count(t) for t in BIG_TABLES}
         with seeder.conn.cursor() as cur:
+            # Earlier runs' votes left dead image-label versions at the head of the queue index.
+            # Where autovacuum is off (as on the machine this was written on) they would slow
+            # every later run, so each run starts from a vacuumed table.
+            cur.execute("VACUUM (ANALYZE) labels_app_imagelabel")
             cur.execute(
                 "SELECT count(*) FILTER (WHERE in_queue), count(*) FILTER (WHERE state <> 'open'"
                 " AND gold_answer = ''), count(*) FILTER (WHERE gold_answer <> ''),"
