@@ -6,7 +6,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from contributors.services import contributor_claim_for_user
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 
 from .models import (
     Annotation,

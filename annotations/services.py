@@ -8,9 +8,9 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, Wh
 from django.utils import timezone
 
 from contributors.models import Contributor
+from core.errors import DomainError
+from core.sampling import neediest_first, random_first
 from donations.models import Image, ImageStatus
-from imagemonkey_site.errors import DomainError
-from imagemonkey_site.sampling import neediest_first, random_first
 from labels_app.models import Answer, ImageLabel, Label, LabelKind, random_key
 from validations.models import Vote
 from validations.services import (

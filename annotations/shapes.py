@@ -6,7 +6,7 @@ Pure data work; every refusal is a DomainError naming the shape and field, e.g.
 
 import math
 
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 
 MAX_SHAPES = 100
 MAX_POLYGON_POINTS = 500

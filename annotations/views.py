@@ -4,9 +4,9 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from contributors.identity import contributor_for_write
-from imagemonkey_site.errors import DomainError
-from imagemonkey_site.ratelimits import rate_limit
-from imagemonkey_site.views import DomainErrorPageMixin
+from core.errors import DomainError
+from core.ratelimits import rate_limit
+from core.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
 from validations.views import label_param, training_feedback_show
 

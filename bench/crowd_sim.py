@@ -293,7 +293,7 @@ def crowd_vote(crowd: Crowd, budget: int, rng: random.Random) -> RunLog:
     from django.db import transaction
 
     from contributors.models import Contributor
-    from imagemonkey_site.errors import DomainError
+    from core.errors import DomainError
     from labels_app.models import ImageLabel
     from validations.services import next_validation_task, vote_cast
 

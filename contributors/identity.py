@@ -4,7 +4,7 @@ from django.contrib.auth import login
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 
 from .models import Contributor
 from .services import contributor_claim_for_user, contributor_of_user

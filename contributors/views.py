@@ -6,9 +6,9 @@ from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.views.generic import FormView, TemplateView, View
 
+from core.ratelimits import rate_limit
+from core.views import DomainErrorPageMixin
 from donations.models import Image
-from imagemonkey_site.ratelimits import rate_limit
-from imagemonkey_site.views import DomainErrorPageMixin
 
 from .forms import ApiTokenForm, SignUpForm
 from .identity import log_in

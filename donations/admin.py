@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 
 from .models import Image, ImageStatus
 from .services import image_review

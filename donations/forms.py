@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 from labels_app.services import label_texts_clean
 
 

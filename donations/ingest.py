@@ -14,7 +14,7 @@ import imagehash
 import pillow_heif
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 
 pillow_heif.register_heif_opener()
 

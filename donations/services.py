@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contributors.models import Contributor
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 from imagemonkey_site.live import totals_announce
 from labels_app.models import ImageLabel, ImageLabelState
 from labels_app.services import label_texts_clean, labels_add

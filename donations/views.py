@@ -6,10 +6,10 @@ from django.shortcuts import get_object_or_404
 from django.views.generic import DetailView, FormView, TemplateView, View
 
 from contributors.identity import contributor_for_write
-from imagemonkey_site.errors import DomainError
-from imagemonkey_site.pagination import keyset_page
-from imagemonkey_site.ratelimits import rate_limit
-from imagemonkey_site.views import DomainErrorPageMixin
+from core.errors import DomainError
+from core.pagination import keyset_page
+from core.ratelimits import rate_limit
+from core.views import DomainErrorPageMixin
 
 from .forms import DonationForm
 from .ingest import upload_read

@@ -3,8 +3,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from contributors.api.views import Me
+from core.api.errors import api_not_found
 
-from .api.errors import api_not_found
 from .views import HomeView, robots_txt
 
 api_patterns = [

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 from validations.services import gold_mark
 
 from .models import Answer, ImageLabel, Label, LabelSuggestion, LabelTerm

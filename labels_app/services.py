@@ -7,8 +7,8 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from contributors.models import Contributor
+from core.errors import DomainError
 from donations.models import Image, ImageStatus
-from imagemonkey_site.errors import DomainError
 
 from .catalog_files import CatalogEntry
 from .models import (

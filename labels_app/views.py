@@ -5,10 +5,10 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from contributors.identity import contributor_for_write
+from core.errors import DomainError
+from core.ratelimits import rate_limit
+from core.views import DomainErrorPageMixin
 from donations.views import visible_images
-from imagemonkey_site.errors import DomainError
-from imagemonkey_site.ratelimits import rate_limit
-from imagemonkey_site.views import DomainErrorPageMixin
 
 from .services import MAX_LABEL_LENGTH, labelling_skip, labels_add, next_labelling_task
 

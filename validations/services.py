@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from contributors.models import Contributor, TrustLevel
 from contributors.trust import fails_gold_checks, passes_training, wilson_bounds
+from core.errors import DomainError
+from core.sampling import neediest_first, random_first
 from donations.models import ImageStatus
-from imagemonkey_site.errors import DomainError
-from imagemonkey_site.sampling import neediest_first, random_first
 from labels_app.models import Answer, ImageLabel, ImageLabelState, Label, LabelKind
 
 from .models import ValidationSkip, Vote

@@ -23,9 +23,9 @@ from annotations.services import (
     refinement_choices,
 )
 from contributors.identity import contributor_for_write
+from core.errors import DomainError
+from core.ratelimits import rate_limit
 from donations.views import visible_images
-from imagemonkey_site.errors import DomainError
-from imagemonkey_site.ratelimits import rate_limit
 from validations.api.views import LABEL_PARAMETER, exclude_from_query, label_from_query
 
 from .serializers import (

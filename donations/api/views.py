@@ -6,12 +6,12 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from contributors.identity import contributor_for_write, refuse_if_banned
+from core.errors import DomainError
+from core.ratelimits import rate_limit
 from donations.ingest import upload_read
 from donations.models import Image
 from donations.services import image_donate
 from donations.views import visible_images
-from imagemonkey_site.errors import DomainError
-from imagemonkey_site.ratelimits import rate_limit
 
 from .serializers import DonationResultSerializer, DonationSerializer, ImageSerializer
 

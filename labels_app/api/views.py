@@ -7,9 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contributors.identity import contributor_for_write
+from core.ratelimits import rate_limit
 from donations.models import Image
 from donations.views import visible_images
-from imagemonkey_site.ratelimits import rate_limit
 from labels_app.models import ImageLabel, LabelKind, LabelTerm
 from labels_app.services import labelling_skip, labels_add, next_labelling_task
 

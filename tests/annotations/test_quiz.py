@@ -14,8 +14,8 @@ from annotations.services import (
     next_refinement_question,
     refinement_answer,
 )
+from core.errors import DomainError
 from donations.models import ImageStatus
-from imagemonkey_site.errors import DomainError
 from labels_app.models import Label
 from tests.factories import (
     ContributorFactory,

@@ -6,7 +6,7 @@ from annotations.services import (
     annotation_vote_cast,
     next_annotation_review,
 )
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 from tests.factories import (
     ContributorFactory,
     UserFactory,

@@ -14,7 +14,7 @@ from annotations.services import (
     annotation_task_lease_for,
     annotation_task_release,
 )
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 from labels_app.models import ImageLabelState
 from tests.factories import (
     AnnotationTaskFactory,

@@ -3,7 +3,7 @@ import math
 import pytest
 
 from annotations.shapes import shapes_clean
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 
 REFINEMENTS = {"colour": ["red", "blue"]}
 RECT = {"type": "rect", "x": 0.1, "y": 0.2, "width": 0.3, "height": 0.4}

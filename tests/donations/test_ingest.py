@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
+from core.errors import DomainError
 from donations.ingest import image_process, phash_bands, phash_distance, sniff_format
-from imagemonkey_site.errors import DomainError
 from tests import image_files
 
 LIMITS = {

@@ -1,9 +1,9 @@
 import pytest
 from django.db import IntegrityError
 
+from core.errors import DomainError
 from donations.models import Image, ImageStatus
 from donations.services import image_donate, image_flag_near_duplicate, image_review
-from imagemonkey_site.errors import DomainError
 from tests import image_files
 from tests.factories import ContributorFactory, ImageFactory, ModeratorFactory, UserFactory
 

@@ -2,8 +2,8 @@ import random
 
 import pytest
 
+from core.errors import DomainError
 from donations.models import ImageStatus
-from imagemonkey_site.errors import DomainError
 from labels_app.models import (
     ImageLabel,
     LabellingVisit,

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 from tests.factories import ImageLabelFactory, VoterFactory
 from validations.models import Vote
 from validations.services import vote_cast

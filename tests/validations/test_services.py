@@ -4,8 +4,8 @@ import random
 import pytest
 
 from contributors.models import TrustLevel
+from core.errors import DomainError
 from donations.models import ImageStatus
-from imagemonkey_site.errors import DomainError
 from labels_app.models import ImageLabel, ImageLabelState
 from tests.factories import (
     ContributorFactory,

@@ -4,8 +4,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contributors.identity import contributor_for_write
-from imagemonkey_site.errors import DomainError
-from imagemonkey_site.ratelimits import rate_limit
+from core.errors import DomainError
+from core.ratelimits import rate_limit
 from labels_app.models import Label
 from validations.services import (
     GRID_SIZE,

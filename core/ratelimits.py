@@ -7,7 +7,7 @@ processes). Networks are IPv4 /32 and IPv6 /64 (RATELIMIT_IPV4_MASK / RATELIMIT_
 from django.conf import settings
 from django_ratelimit.core import get_usage
 
-from imagemonkey_site.errors import DomainError
+from core.errors import DomainError
 
 PERIODS = {"minute": "m", "hour": "h", "day": "d"}
 PERIOD_WORDS = {"minute": "a minute", "hour": "an hour", "day": "a day"}
