@@ -107,7 +107,7 @@ class AnnotationAdmin(admin.ModelAdmin):
         restore = self.admin_site.admin_view(self.restore_view)
         return [
             path(
-                "<int:pk>/restore/<int:number>/",
+                "<id:pk>/restore/<id:number>/",
                 restore,
                 name="annotations_annotation_restore",
             ),

@@ -4,3 +4,28 @@ from django.apps import AppConfig
 class AnnotationsConfig(AppConfig):
     name = "annotations"
     verbose_name = "Annotations"
+
+    def ready(self):
+        from contributors.contributions import contribution_counter_register
+
+        from .models import AnnotationRevision, AnnotationVote, RefinementAnswer
+
+        contribution_counter_register(
+            key="outlines_drawn",
+            title="Outlines drawn or reworked",
+            count=lambda contributor: AnnotationRevision.objects.filter(author=contributor).count(),
+        )
+        contribution_counter_register(
+            key="annotation_reviews",
+            title="Outlines reviewed",
+            count=lambda contributor: AnnotationVote.objects.filter(
+                contributor=contributor
+            ).count(),
+        )
+        contribution_counter_register(
+            key="quiz_answers",
+            title="Quick questions answered",
+            count=lambda contributor: RefinementAnswer.objects.filter(
+                contributor=contributor
+            ).count(),
+        )

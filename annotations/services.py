@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from contributors.models import Contributor
 from core.errors import DomainError
+from core.params import id_or_none
 from core.sampling import neediest_first, random_first
 from donations.models import Image, ImageStatus
 from labels_app.models import Answer, ImageLabel, Label, LabelKind, random_key
@@ -257,7 +258,7 @@ def annotation_revise(
     annotation = (
         Annotation.objects.select_for_update()
         .select_related("image_label__image", "image_label__label")
-        .filter(pk=annotation_id)
+        .filter(pk=id_or_none(annotation_id))
         .first()
     )
     if annotation is None:
@@ -394,7 +395,9 @@ def annotation_vote_cast(
             code="invalid_answer",
         )
     annotation = (
-        Annotation.objects.select_related("image_label__image").filter(pk=annotation_id).first()
+        Annotation.objects.select_related("image_label__image")
+        .filter(pk=id_or_none(annotation_id))
+        .first()
     )
     if annotation is None or annotation.image_label.image.status != ImageStatus.UNLOCKED:
         raise DomainError("There is no such annotation.", code="not_found", status=404)
@@ -545,7 +548,7 @@ def refinement_answer(
     question = (
         RefinementQuestion.objects.select_for_update(of=("self",))
         .select_related("refinement", "annotation__image_label__image")
-        .filter(pk=question_id)
+        .filter(pk=id_or_none(question_id))
         .first()
     )
     if question is None or question.annotation.image_label.image.status != ImageStatus.UNLOCKED:

@@ -63,7 +63,7 @@ def shape_clean(raw, where: str, refinements: dict[str, list[str]]) -> dict:
     if not isinstance(raw, dict):
         raise _fail(where, "must be an object")
     kind = raw.get("type")
-    if kind not in FIELDS:
+    if not isinstance(kind, str) or kind not in FIELDS:
         raise _fail(f"{where}.type", f"{str(kind)[:20]!r} is not one of rect, ellipse, polygon")
     expected = set(FIELDS[kind])
     unknown = set(raw) - expected - OPTIONAL_FIELDS - {"type"}

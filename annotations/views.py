@@ -5,10 +5,12 @@ from django.views.generic import TemplateView
 
 from contributors.identity import contributor_for_write
 from core.errors import DomainError
+from core.params import id_list
 from core.ratelimits import rate_limit
 from core.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
-from validations.views import label_param, training_feedback_show
+from labels_app.params import label_param
+from validations.views import training_feedback_show, training_feedback_take
 
 from .models import Annotation, RefinementQuestion
 from .services import (
@@ -91,6 +93,7 @@ class ReviewView(DomainErrorPageMixin, TemplateView):
             annotation=annotation,
             upcoming=upcoming,
             in_training=contributor is None or contributor.in_training,
+            training_feedback=training_feedback_take(self.request),
             **kwargs,
         )
 
@@ -110,8 +113,20 @@ class ReviewView(DomainErrorPageMixin, TemplateView):
         except ValueError:
             messages.error(request, "That review was incomplete; please try again.")
         else:
-            training_feedback_show(request, result.feedback)
+            if result.feedback:
+                annotation = result.vote.annotation
+                training_feedback_show(
+                    request,
+                    result.feedback,
+                    image_id=annotation.image_label.image_id,
+                    question=review_question(annotation),
+                    shapes=annotation.shapes,
+                )
         return redirect("annotate-review")
+
+
+def review_question(annotation: Annotation) -> str:
+    return f"Is every {annotation.image_label.label.name} outlined well?"
 
 
 QUIZ_KEYS = "1234567890qwertyuiop"
@@ -139,8 +154,7 @@ def quiz_view_box(question: RefinementQuestion) -> str:
 
 def quiz_exclude(request) -> tuple[int, ...]:
     """Question ids skipped on this page (?skip=1,2), so Skip moves on to another one."""
-    ids = request.GET.get("skip", "").split(",")[:QUIZ_MAX_SKIPPED]
-    return tuple(int(part) for part in ids if part.isdigit())
+    return id_list(request.GET.get("skip"), name="skip", limit=QUIZ_MAX_SKIPPED)
 
 
 def skip_param(ids) -> str:
@@ -179,15 +193,13 @@ class QuizView(DomainErrorPageMixin, TemplateView):
             rate_limit(request, "vote")
             refinement_answer(
                 contributor=contributor_for_write(request),
-                question_id=int(request.POST.get("question") or 0),
+                question_id=request.POST.get("question"),
                 value=None if dont_know else request.POST.get("value", ""),
             )
         except DomainError as error:
             if error.status == 429:
                 raise
             messages.error(request, error.message)
-        except ValueError:
-            messages.error(request, "That answer was incomplete; please try again.")
         # Questions skipped earlier stay skipped while the contributor keeps answering.
         skipped = skip_param(quiz_exclude(request))
         return redirect(reverse("annotate-quiz") + (f"?skip={skipped}" if skipped else ""))

@@ -3,11 +3,17 @@
 from django.contrib.auth import login
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 from core.errors import DomainError
+from core.ratelimits import network_of, rate_limit
 
 from .models import Contributor
-from .services import contributor_claim_for_user, contributor_of_user
+from .services import (
+    contributor_claim_for_user,
+    contributor_for_first_write,
+    contributor_of_user,
+)
 
 SESSION_KEY = "contributor_id"
 
@@ -43,11 +49,25 @@ def contributor_for_write(request: HttpRequest) -> Contributor:
         if user.is_authenticated:
             contributor = contributor_claim_for_user(anonymous=None, user=user)
         else:
-            contributor = Contributor.objects.create()
+            # Identities cost a client nothing but a dropped cookie; their creation is counted
+            # per network whatever the endpoint, so no write path can mint them without bound.
+            rate_limit(request, "new_identity")
+            contributor = contributor_for_first_write(browser=browser_key(request))
             request.session[SESSION_KEY] = contributor.pk
         request.contributor = contributor
     refuse_if_banned(contributor)
     return contributor
+
+
+def browser_key(request: HttpRequest) -> str | None:
+    """A key every request of one browser shares before it has a session: a digest of its CSRF
+    cookie (each write carries that cookie; the digest keeps the secret out of storage) and its
+    network, so a cookie planted in someone else's browser does not join them to its planter
+    unless they also share a network."""
+    secret = request.META.get("CSRF_COOKIE")
+    if not secret:
+        return None
+    return salted_hmac("contributors.first-write", f"{secret}|{network_of(request)}").hexdigest()
 
 
 def log_in(request: HttpRequest, user: AbstractBaseUser) -> Contributor:

@@ -1,4 +1,5 @@
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -52,6 +53,48 @@ def _repoint(model, field_name: str, *, source: Contributor, target: Contributor
                 continue
 
 
+# How long a browser's first write keeps its contributor for the requests it sent alongside:
+# a slow phone upload may reach the server minutes after the one that created the contributor.
+FIRST_WRITE_WINDOW_SECONDS = 600
+
+
+def contributor_for_first_write(*, browser: str | None) -> Contributor:
+    """A new anonymous contributor, shared by every request one browser sends before any of
+    them has its session cookie (two uploads at once, several tabs).
+
+    `browser` is a key those requests have in common (derived from the CSRF cookie, which every
+    write carries). The first request to claim it in the cache creates the contributor; the
+    others take that one. Call it outside a transaction, so the winner's row is committed before
+    anyone else points at it.
+    """
+    contributor = Contributor.objects.create()
+    if browser is None:
+        return contributor
+    key = f"contributors:first-write:{browser}"
+    if cache.add(key, contributor.pk, FIRST_WRITE_WINDOW_SECONDS):
+        return contributor
+    winner = Contributor.objects.filter(
+        pk=cache.get(key), user__isnull=True, merged_into__isnull=True
+    ).first()
+    if winner is None:  # the claim expired or its contributor signed up meanwhile
+        cache.set(key, contributor.pk, FIRST_WRITE_WINDOW_SECONDS)
+        return contributor
+    contributor.delete()  # created a moment ago, nothing points at it
+    return winner
+
+
+def _user_contributor(user: AbstractBaseUser) -> Contributor:
+    """The user's contributor, created if missing; two first requests at once get one row."""
+    existing = Contributor.objects.filter(user=user).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Contributor.objects.create(user=user)
+    except IntegrityError:  # the user's other request created it a moment ago
+        return Contributor.objects.get(user=user)
+
+
 @transaction.atomic
 def contributor_claim_for_user(
     *, anonymous: Contributor | None, user: AbstractBaseUser
@@ -60,11 +103,35 @@ def contributor_claim_for_user(
     existing = Contributor.objects.select_for_update().filter(user=user).first()
     if anonymous is not None and anonymous.user_id is None and anonymous.merged_into_id is None:
         if existing is None:
-            anonymous.user = user
-            anonymous.save(update_fields=["user"])
-            return anonymous
+            try:
+                with transaction.atomic():
+                    anonymous.user = user
+                    anonymous.save(update_fields=["user"])
+                return anonymous
+            except IntegrityError:  # a parallel request made the user's contributor meanwhile
+                anonymous.user = None
+                existing = Contributor.objects.select_for_update().get(user=user)
         return contributor_merge(source=anonymous, target=existing)
-    return existing or Contributor.objects.create(user=user)
+    return existing or _user_contributor(user)
+
+
+def _login_epoch_key(username: str) -> str:
+    return f"contributors:login-epoch:{username[:150].strip().casefold()}"
+
+
+def login_failures_key(username: str) -> str:
+    """The rate-limit key counting failed log-ins for an account name (case-insensitive, so
+    spelling variants share it); a password reset starts a fresh count."""
+    name = username[:150].strip().casefold()
+    return f"account:{name}:{cache.get(_login_epoch_key(username), 0)}"
+
+
+def login_failures_forget(*, username: str) -> None:
+    """Forget the failed log-ins of an account name: its owner just reset the password through
+    their email, so someone else's failures must not keep them out."""
+    key = _login_epoch_key(username)
+    cache.add(key, 0, timeout=None)
+    cache.incr(key)
 
 
 def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:

@@ -9,7 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path(
-        "profile/tokens/<int:token_id>/revoke/",
+        "profile/tokens/<id:token_id>/revoke/",
         views.ApiTokenRevokeView.as_view(),
         name="api-token-revoke",
     ),
@@ -31,7 +31,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

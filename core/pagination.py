@@ -6,6 +6,8 @@ from uuid import UUID
 
 from django.db.models import Q, QuerySet
 
+from core.params import aware_datetime_or_none
+
 
 @dataclass(frozen=True)
 class KeysetPage:
@@ -19,13 +21,13 @@ def _cursor(item) -> str:
 
 
 def _parse(cursor: str | None) -> tuple[datetime, UUID] | None:
-    if not cursor:
+    if not cursor or len(cursor) > 100:
+        return None
+    stamp, _, pk = cursor.partition("~")
+    moment = aware_datetime_or_none(stamp)
+    if moment is None:
         return None
     try:
-        stamp, _, pk = cursor.partition("~")
-        moment = datetime.fromisoformat(stamp)
-        if moment.tzinfo is None:
-            return None
         return moment, UUID(pk)
     except ValueError:
         return None

@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from core.errors import DomainError
 
@@ -12,6 +14,17 @@ from .models import Image, ImageStatus
 from .services import image_review
 
 REVIEW_BATCH = 60
+
+
+def action_chosen_count(request, queryset) -> int:
+    """How many images the moderator ticked, counted before the action changes any.
+
+    The action's queryset carries the list's filters, so on "status: pending" it shrinks as
+    images are unlocked, and it leaves out ticked images another moderator decided meanwhile.
+    """
+    if request.POST.get("select_across") == "1":
+        return queryset.count()
+    return len(set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)))
 
 
 class NearDuplicateFilter(admin.SimpleListFilter):
@@ -45,9 +58,11 @@ class DonorKindFilter(admin.SimpleListFilter):
 
 
 def thumbnail_tag(image: Image, size: int = 96):
+    # The thumbnail is the row's link, so its alt text is the link's name.
     return format_html(
-        '<img src="{}" alt="" width="{}" class="im-admin-thumb" loading="lazy">',
+        '<img src="{}" alt="Image {}" width="{}" class="im-admin-thumb" loading="lazy">',
         image.file_url("small"),
+        image.pk,
         size,
     )
 
@@ -98,6 +113,9 @@ class ImageAdmin(admin.ModelAdmin):
     show_full_result_count = False
     change_list_template = "admin/donations/image/change_list.html"
 
+    class Media:
+        css = {"all": ["css/admin_review.css"]}  # sizes the preview on the change page
+
     def has_add_permission(self, request):
         return False  # Images only enter through the ingest pipeline.
 
@@ -111,9 +129,10 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="Image")
     def large_preview(self, image):
         return format_html(
-            '<a href="{}"><img src="{}" alt="" class="im-admin-large"></a>',
+            '<a href="{}"><img src="{}" alt="Image {}, open full size" class="im-admin-large"></a>',
             image.file_url("full"),
             image.file_url("large"),
+            image.pk,
         )
 
     @admin.display(description="Size")
@@ -133,6 +152,7 @@ class ImageAdmin(admin.ModelAdmin):
         )
 
     def _review(self, request, queryset, decision):
+        chosen = action_chosen_count(request, queryset)
         try:
             changed = image_review(
                 image_ids=list(queryset.values_list("pk", flat=True)),
@@ -144,9 +164,21 @@ class ImageAdmin(admin.ModelAdmin):
             return
         for image in changed:
             self.log_change(request, image, f"Set status to {decision}.")
-        skipped = queryset.count() - len(changed)
-        note = f" ({skipped} were not pending and stayed as they were)" if skipped else ""
-        self.message_user(request, f"{len(changed)} image(s) {decision}{note}.", messages.SUCCESS)
+        skipped = chosen - len(changed)
+        note = (
+            ngettext(
+                " (%(count)d was not pending and stayed as it was)",
+                " (%(count)d were not pending and stayed as they were)",
+                skipped,
+            )
+            % {"count": skipped}
+            if skipped
+            else ""
+        )
+        images = ngettext("%(count)d image", "%(count)d images", len(changed)) % {
+            "count": len(changed)
+        }
+        self.message_user(request, f"{images} {decision}{note}.", messages.SUCCESS)
 
     @admin.action(description="Unlock selected pending images", permissions=["review"])
     def unlock_selected(self, request, queryset):

@@ -23,7 +23,10 @@ class DonationForm(forms.Form):
     files = MultipleImageField(
         label="Photos",
         widget=MultipleFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}
+            attrs={
+                "accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,image/avif,"
+                ".heic,.heif,.avif"
+            }
         ),
         error_messages={"required": "Choose at least one photo to donate."},
     )

@@ -19,9 +19,17 @@ from core.errors import DomainError
 pillow_heif.register_heif_opener()
 
 # Pillow decoders we let near untrusted bytes; everything else is refused before decoding.
-ALLOWED_PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
-ALLOWED_FORMATS_TEXT = "JPEG, PNG, WebP or HEIC/HEIF"
+# AVIF is decoded by Pillow's own plugin (libavif in Pillow's wheels), HEIC by pillow-heif.
+ALLOWED_PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF")
+ALLOWED_FORMATS_TEXT = "JPEG, PNG, WebP, HEIC/HEIF or AVIF"
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1"}
+# AVIF files list "mif1" among their compatible brands too, so these are checked first.
+AVIF_BRANDS = {b"avif", b"avis"}
+# Every 8×8 block of a JPEG's brightness channel costs at least one bit of coded data (a
+# Huffman code is never shorter); real encoders need two or more even for a blank image. A
+# file shorter than that for the size its header claims is truncated: decoding it would only
+# invent grey pixels, at full cost for a few hundred bytes of upload.
+JPEG_MIN_BITS_PER_BLOCK = 1
 
 # EXIF orientation value -> the transpose that makes the pixels upright.
 ORIENTATION_TRANSPOSE = {
@@ -100,6 +108,8 @@ def sniff_format(head: bytes) -> str | None:
         brands = {head[8:12]} | {
             head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)
         }
+        if head[8:12] in AVIF_BRANDS:
+            return "avif"
         if brands & HEIF_BRANDS:
             return "heif"
     return None
@@ -152,6 +162,8 @@ def image_process(
         raise DomainError(message + " photo.", code="unsupported_format", status=415)
 
     image = _open_within_pixel_cap(data, max_pixels=max_pixels)
+    if container == "jpeg":
+        _refuse_truncated_jpeg(len(data), image.size)
     notes = []
     if getattr(image, "n_frames", 1) > 1:
         notes.append("This file has several frames; only the first one was kept.")
@@ -232,6 +244,17 @@ def _open_within_pixel_cap(data: bytes, *, max_pixels: int) -> Image.Image:
     return image
 
 
+def _refuse_truncated_jpeg(size: int, dimensions: tuple[int, int]) -> None:
+    width, height = dimensions
+    blocks = -(-width // 8) * -(-height // 8)
+    if size * 8 < blocks * JPEG_MIN_BITS_PER_BLOCK:
+        raise DomainError(
+            f"The JPEG is truncated or corrupt: {size:,} bytes cannot hold the {width}×{height} "
+            "pixels its header claims.",
+            code="corrupt_image",
+        )
+
+
 def _prepared(image: Image.Image, container: str) -> tuple[Image.Image, str]:
     """Decoded, upright, sRGB pixels in a storable mode, and the format to store them in."""
     try:
@@ -289,8 +312,8 @@ def _has_alpha(image: Image.Image) -> bool:
 
 
 def _output_format(container: str, image: Image.Image) -> str:
-    if container == "heif":
-        # Browsers cannot show HEIC; keep transparency if there is any.
+    if container in ("heif", "avif"):
+        # Browsers cannot show HEIC (nor older ones AVIF); keep transparency if there is any.
         return "png" if _has_alpha(image) else "jpeg"
     return container
 

@@ -37,8 +37,9 @@ class Image(models.Model):
     original_format = models.CharField(max_length=16, editable=False)
     sha256 = models.CharField(max_length=64, unique=True, editable=False)
     phash = models.CharField(max_length=16, db_index=True, editable=False)
-    # The 64-bit perceptual hash in four 16-bit bands: two hashes within 3 bits share at least
-    # one band exactly, so near-duplicate candidates come from four index lookups, not a scan.
+    # The 64-bit perceptual hash in four 16-bit bands: two hashes within t bits have a band
+    # within t // 4 bits, so near-duplicate candidates come from IN lookups on four indexes
+    # (ImageQuerySet.phash_candidates), not a scan.
     phash_band0 = models.PositiveIntegerField(editable=False)
     phash_band1 = models.PositiveIntegerField(editable=False)
     phash_band2 = models.PositiveIntegerField(editable=False)

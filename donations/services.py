@@ -143,28 +143,34 @@ def image_flag_near_duplicate(*, image_id: uuid.UUID | str) -> Image | None:
     image = Image.objects.filter(pk=image_id).first()
     if image is None:
         return None
+    limit = settings.NEAR_DUPLICATE_MAX_DISTANCE
     candidates = (
-        Image.objects.with_phash_band_match(
-            (image.phash_band0, image.phash_band1, image.phash_band2, image.phash_band3)
+        Image.objects.phash_candidates(
+            bands=(image.phash_band0, image.phash_band1, image.phash_band2, image.phash_band3),
+            max_distance=limit,
         )
         .exclude(pk=image.pk)
         .exclude(status__in=[ImageStatus.REJECTED, ImageStatus.REMOVED])
         .filter(created_at__lte=image.created_at)
-        .only("pk", "phash", "created_at")
+        # Tens of thousands of rows at 1M images (see phash_candidates): tuples, streamed,
+        # without the default ordering's sort.
+        .order_by()
+        .values_list("phash", "created_at", "pk")
     )
-    limit = settings.NEAR_DUPLICATE_MAX_DISTANCE
     best = min(
-        ((phash_distance(image.phash, c.phash), c.created_at, c) for c in candidates),
+        (
+            (phash_distance(image.phash, phash), created_at, pk)
+            for phash, created_at, pk in candidates.iterator(chunk_size=2000)
+        ),
         default=None,
-        key=lambda match: (match[0], match[1]),
     )
     if best is None or best[0] > limit:
         return None
-    distance, _, original = best
+    distance, _, original_id = best
     Image.objects.filter(pk=image.pk).update(
-        near_duplicate_of=original, near_duplicate_distance=distance
+        near_duplicate_of_id=original_id, near_duplicate_distance=distance
     )
-    return original
+    return Image.objects.get(pk=original_id)
 
 
 @transaction.atomic

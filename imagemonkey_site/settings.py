@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "imagemonkey_site.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.NulCharacterGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -115,6 +116,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # Tests use a file too, as the site does: threads then share it with real locking (an
+    # in-memory database refuses concurrent writers instead of waiting). One per test process.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     # Under ASGI each request may run on a different thread, so Django's persistent connections
     # would pile up; a pool (psycopg 3) hands every request a warm connection instead of paying
@@ -157,28 +161,41 @@ else:
 
 # --- Rate limits (django-ratelimit counters in the default cache) ---------------------------
 # Allowed actions per period, indexed by trust level (newcomer, contributor, trusted,
-# moderator; None = unlimited); the RATE_LIMITS variable may replace them with the same JSON.
-# The IP network (IPv4 /32, IPv6 /64) gets the multiplier, so people sharing a network are
-# not starved but one network cannot flood the site.
+# moderator; None = unlimited). The RATE_LIMITS variable (the same JSON shape) replaces single
+# scopes. Each visitor (contributor, account or session) gets the number; their IP network
+# (IPv4 /32, IPv6 /64) gets RATE_LIMIT_NETWORK_MULTIPLIER times it, so people sharing an
+# address are not starved but one network cannot flood the site; a first-time visitor, who
+# has no session yet, is counted by their network alone. Sign-up and log-in attempts are
+# counted per network at exactly the number given; failed log-ins also per account name,
+# wherever they come from, which stops a slow password guesser spread over many addresses.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_IPV4_MASK = 32
 RATELIMIT_IPV6_MASK = 64
 if env.bool("BEHIND_HTTPS_PROXY", default=False):
     RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="HTTP_X_REAL_IP")
 RATE_LIMIT_NETWORK_MULTIPLIER = env.int("RATE_LIMIT_NETWORK_MULTIPLIER", default=5)
-RATE_LIMITS = env.json("RATE_LIMITS", default=None) or {
+RATE_LIMITS = {
     "vote": {"minute": [30, 60, 120, None], "day": [1000, 5000, 20000, None]},
     "label": {"minute": [20, 40, 80, None], "day": [500, 3000, 10000, None]},
     "annotation": {"minute": [10, 30, 60, None], "day": [500, 3000, 10000, None]},
     "donation": {"minute": [10, 20, 60, None], "day": [200, 1000, 5000, None]},
     "signup": {"minute": [3, 3, 3, 3], "day": [20, 20, 20, 20]},
     "login": {"minute": [10, 10, 10, 10], "day": [200, 200, 200, 200]},
-}
-RATE_LIMITS_NETWORK_ONLY = {"signup", "login"}
+    "login_failure": {"hour": [10, 10, 10, 10], "day": [30, 30, 30, 30]},
+    # Taking, renewing, passing and skipping tasks: cheap, frequent, but each one a write.
+    "task": {"minute": [60, 120, 240, None], "day": [3000, 10000, 30000, None]},
+    # New anonymous identities (a visitor's first write, or a client that drops its cookies).
+    "new_identity": {"minute": [20, 20, 20, 20], "day": [500, 500, 500, 500]},
+} | (env.json("RATE_LIMITS", default=None) or {})
+RATE_LIMITS_NETWORK_ONLY = {"signup", "login", "new_identity"}
 if not REDIS_URL:
     # The embedded mode is one process, so its in-process cache holds every counter; the
-    # scaled mode must use Redis (and then this check stays on).
+    # scaled mode must use Redis (and then the E003 check stays on).
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+else:
+    # django-ratelimit knows django-redis, not Django's own RedisCache; what it needs holds for
+    # both: `add` is SET NX and `incr` is Redis INCRBY, atomic across processes.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # --- Background work (Django's Tasks API via the django-tasks backport) --------------------
 TASKS = {
@@ -228,9 +245,16 @@ DONATION_MAX_FILES_PER_FORM = env.int("DONATION_MAX_FILES_PER_FORM", default=50)
 DONATION_JPEG_QUALITY = env.int("DONATION_JPEG_QUALITY", default=90)
 DONATION_THUMBNAIL_SIZES = (256, 1024)
 # Hamming distance between 64-bit perceptual hashes at or below which an image is flagged as a
-# likely near-duplicate. The band index finds every match up to 3 bits exactly (pigeonhole over
-# four 16-bit bands); re-encoded or resized copies of one photo typically differ by 0-2 bits.
-NEAR_DUPLICATE_MAX_DISTANCE = env.int("NEAR_DUPLICATE_MAX_DISTANCE", default=3)
+# likely near-duplicate. Measured by bench/near_duplicates.py on real photos through the real
+# ingest: resized (50-200 %), re-compressed (q60/q75) and ±10 % brightened copies lie within
+# 4 bits, a 2 % crop within 8 for 90 % of photos, a 5 % crop for only 26-31 %. No two distinct
+# photos came within 14 bits (0 of 2,645 pairs), and aligned face crops, the hardest negatives,
+# first meet at 10 (0 of 4,950 pairs at 8). 8 catches every non-crop copy with a margin over
+# the 5-6 bits seen on real uploads and most small crops, while staying 2 bits below the first
+# false positive; 10-12 would catch more 5 % crops but start flagging distinct faces. phash sets
+# exactly 32 of its 64 bits, so distances are even and 9 behaves like 8. The band lookup widens
+# to the threshold by itself (ImageQuerySet.phash_candidates); it costs more rows at 12 and up.
+NEAR_DUPLICATE_MAX_DISTANCE = env.int("NEAR_DUPLICATE_MAX_DISTANCE", default=8)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = DONATION_MAX_FILES_PER_FORM
 
@@ -289,11 +313,18 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_HTTPS_PROXY", default=False) else None
 )
+# HTTPS only: plain-HTTP requests are redirected, and browsers told to use HTTPS for this long
+# (start small, e.g. 3600, until HTTPS is known to work everywhere; then a year).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Scripts only from this origin (no inline scripts, no eval). Inline style attributes are
 # allowed because the Django admin and Swagger UI use them; they cannot run code.
 CONTENT_SECURITY_POLICY = (
@@ -310,14 +341,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON everywhere; the donation endpoint alone takes multipart uploads.
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.CheckedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -332,6 +361,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "VoteAnswerEnum": "labels_app.models.Answer",
+        "ReviewAnswerEnum": "annotations.models.ReviewAnswer",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.empty_query_values_allowed",
+    ],
+    # `<id:pk>` in paths (core.converters): a positive 64-bit integer.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+    },
 }
 
 # --- I18N -----------------------------------------------------------------------------------

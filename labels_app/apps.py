@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class LabelsAppConfig(AppConfig):
     name = "labels_app"
     verbose_name = "Labels"
+
+    def ready(self):
+        from contributors.contributions import contribution_counter_register
+
+        from .models import ImageLabel
+
+        contribution_counter_register(
+            key="labels_added",
+            title="Labels added",
+            count=lambda contributor: ImageLabel.objects.filter(added_by=contributor).count(),
+        )

@@ -50,6 +50,7 @@ class LabelView(DomainErrorPageMixin, TemplateView):
             raise Http404("No such image.")
         contributor = contributor_for_write(request)
         if "skip" in request.POST:
+            rate_limit(request, "task")
             labelling_skip(contributor=contributor, image=image)
             return redirect("label")
         texts = [text for text in request.POST.get("labels", "").split(",") if text.strip()]

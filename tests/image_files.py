@@ -94,3 +94,16 @@ SVG = (
     b'<script>alert(1)</script><rect width="10" height="10"/></svg>'
 )
 NOT_AN_IMAGE = b"%PDF-1.4 this is really a document pretending to be a photo\n" * 20
+
+
+def avif(width: int = 320, height: int = 240, seed: int = 4, **options) -> bytes:
+    return encode(photo(width, height, seed), "AVIF", quality=80, **options)
+
+
+def jpeg_with_inflated_header(width: int, height: int) -> bytes:
+    """A 16×16 JPEG whose frame header claims `width`×`height`: a few hundred bytes that a
+    decoder would pad with grey into a huge image."""
+    data = bytearray(encode(photo(16, 16, 3), "JPEG", quality=90))
+    frame = data.find(b"\xff\xc0")  # SOF0: marker, length, precision, height, width
+    data[frame + 5 : frame + 9] = struct.pack(">HH", height, width)
+    return bytes(data)

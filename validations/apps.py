@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class ValidationsConfig(AppConfig):
     name = "validations"
     verbose_name = "Validations"
+
+    def ready(self):
+        from contributors.contributions import contribution_counter_register
+
+        from .models import Vote
+
+        contribution_counter_register(
+            key="label_votes",
+            title="Labels validated",
+            count=lambda contributor: Vote.objects.filter(contributor=contributor).count(),
+        )

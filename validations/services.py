@@ -11,6 +11,7 @@ from django.utils import timezone
 from contributors.models import Contributor, TrustLevel
 from contributors.trust import fails_gold_checks, passes_training, wilson_bounds
 from core.errors import DomainError
+from core.params import id_or_none
 from core.sampling import neediest_first, random_first
 from donations.models import ImageStatus
 from labels_app.models import Answer, ImageLabel, ImageLabelState, Label, LabelKind
@@ -269,14 +270,12 @@ def _answer(value) -> str:
 
 
 def _votable(image_label_id) -> ImageLabel:
-    try:
-        image_label = (
-            ImageLabel.objects.select_related("image", "label")
-            .filter(pk=int(image_label_id))
-            .first()
-        )
-    except (TypeError, ValueError):
-        image_label = None
+    image_label_id = id_or_none(image_label_id)
+    image_label = (
+        ImageLabel.objects.select_related("image", "label").filter(pk=image_label_id).first()
+        if image_label_id
+        else None
+    )
     return _takes_answers(image_label)
 
 
@@ -386,12 +385,13 @@ def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[V
         raise DomainError(f"At most {MAX_BATCH_VOTES} answers at once.", code="too_many")
     ids = []
     for index, item in enumerate(answers):
-        try:
-            ids.append(int(item.get("image_label")))
-        except (AttributeError, TypeError, ValueError):
+        # Anything that is not an id names no image-label, like an id that does not exist.
+        image_label_id = id_or_none(item.get("image_label")) if isinstance(item, dict) else None
+        if image_label_id is None:
             raise DomainError(
-                f"Answer {index + 1}: image_label must be an id.", code="not_found", status=404
-            ) from None
+                f"Answer {index + 1}: There is no such image-label.", code="not_found", status=404
+            )
+        ids.append(image_label_id)
     # One query for all items; each is then checked as a single vote would be.
     found = ImageLabel.objects.select_related("image", "label").in_bulk(ids)
     checked = []
@@ -441,10 +441,8 @@ def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[V
 
 def validation_skip(*, contributor: Contributor, image_label_id: int) -> None:
     """Remember that the contributor passed on this item; it is not offered to them again."""
-    try:
-        image_label = ImageLabel.objects.filter(pk=int(image_label_id)).first()
-    except (TypeError, ValueError):
-        image_label = None
+    image_label_id = id_or_none(image_label_id)
+    image_label = ImageLabel.objects.filter(pk=image_label_id).first() if image_label_id else None
     if image_label is None:
         raise DomainError("There is no such image-label.", code="not_found", status=404)
     ValidationSkip.objects.get_or_create(contributor=contributor, image_label=image_label)

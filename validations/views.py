@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 
 from contributors.identity import contributor_for_write
@@ -8,6 +10,7 @@ from core.errors import DomainError
 from core.ratelimits import rate_limit
 from core.views import DomainErrorPageMixin
 from labels_app.models import Label
+from labels_app.params import label_asked, label_param
 
 from .services import (
     GRID_SIZE,
@@ -18,15 +21,13 @@ from .services import (
     votes_cast_batch,
 )
 
-
-def label_param(request) -> Label | None:
-    name = (request.GET.get("label") or request.POST.get("label") or "").strip()[:64]
-    return Label.objects.active().filter(name=name.lower()).first() if name else None
+# Where a trainee's verdict on a gold item waits for the page after the redirect.
+FEEDBACK_SESSION_KEY = "training_feedback"
 
 
 def _here(request, name: str, label: Label | None) -> str:
     url = reverse(name)
-    return f"{url}?label={label.name}" if label else url
+    return f"{url}?{urlencode({'label': label.name})}" if label else url
 
 
 class ValidateView(DomainErrorPageMixin, TemplateView):
@@ -43,6 +44,7 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
             task=task,
             label=label,
             in_training=contributor is None or contributor.in_training,
+            training_feedback=training_feedback_take(self.request),
             **kwargs,
         )
 
@@ -51,6 +53,7 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
         image_label_id = request.POST.get("image_label")
         contributor = contributor_for_write(request)
         if "skip" in request.POST:
+            rate_limit(request, "task")
             validation_skip(contributor=contributor, image_label_id=image_label_id)
             return redirect(_here(request, "validate", label))
         try:
@@ -65,21 +68,44 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
                 raise
             messages.error(request, error.message)
             return redirect(_here(request, "validate", label))
-        training_feedback_show(request, result.feedback)
+        image_label = result.vote.image_label
+        training_feedback_show(
+            request, result.feedback, image_id=image_label.image_id, question=image_label.question
+        )
         return redirect(_here(request, "validate", label))
 
 
-def training_feedback_show(request, feedback: dict | None) -> None:
-    """Tell a trainee whether their answer on a gold item was right (label or annotation)."""
+def training_feedback_show(
+    request, feedback: dict | None, *, image_id, question: str, shapes: list | None = None
+) -> None:
+    """Tell a trainee whether their answer on a gold item was right (label or annotation).
+
+    The next page already asks about another photo, so the verdict travels with a thumbnail of
+    the one it is about (and the outlines judged, for a review); otherwise it reads as a verdict
+    on the new question.
+    """
     if not feedback:
         return
     expected = feedback["expected"]
-    if feedback["correct"]:
-        messages.success(request, f"Right — the answer was “{expected}”.")
-    else:
-        messages.warning(request, f"Not quite — the right answer was “{expected}”.")
+    verdict = (
+        f"Right — the answer was “{expected}”."
+        if feedback["correct"]
+        else f"Not quite — the right answer was “{expected}”."
+    )
+    request.session[FEEDBACK_SESSION_KEY] = {
+        "correct": feedback["correct"],
+        "verdict": verdict,
+        "image_id": str(image_id),
+        "question": question,
+        "shapes": shapes or [],
+    }
     if feedback["training_passed"]:
         messages.success(request, "Training passed: your answers now count. Thank you!")
+
+
+def training_feedback_take(request) -> dict | None:
+    """The verdict waiting for this page, shown once."""
+    return request.session.pop(FEEDBACK_SESSION_KEY, None)
 
 
 class ValidateGridView(DomainErrorPageMixin, TemplateView):
@@ -89,6 +115,8 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         label = label_param(self.request)
+        # An unknown ?label= is named on the page, so nobody validates another label unawares.
+        unknown_label = label_asked(self.request) if label is None else ""
         if label is None:
             task = next_validation_task(contributor=self.request.contributor)
             label = task.label if task else None
@@ -103,7 +131,13 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
             .distinct()
             .order_by("name")[:40]
         )
-        return super().get_context_data(label=label, tasks=tasks, labels=popular, **kwargs)
+        return super().get_context_data(
+            label=label,
+            tasks=tasks,
+            labels=popular,
+            unknown_label=unknown_label,
+            **kwargs,
+        )
 
     def post(self, request):
         label = label_param(request)
@@ -127,5 +161,14 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
                 raise
             messages.error(request, error.message)
         else:
-            messages.success(request, f"Thank you! {len(results)} answers saved.")
+            saved = len(results)
+            messages.success(
+                request,
+                ngettext(
+                    "Thank you! %(count)d answer saved.",
+                    "Thank you! %(count)d answers saved.",
+                    saved,
+                )
+                % {"count": saved},
+            )
         return redirect(_here(request, "validate-grid", label))

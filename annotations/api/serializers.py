@@ -10,6 +10,8 @@ from annotations.models import (
     RefinementQuestion,
     ReviewAnswer,
 )
+from annotations.shapes import FIELDS, MAX_POLYGON_POINTS, MAX_SHAPES
+from core.api.fields import CountField, IdField
 from donations.api.serializers import ImageSerializer
 from labels_app.api.serializers import LabelSerializer
 from validations.api.serializers import FeedbackSerializer, VoteSerializer
@@ -87,14 +89,57 @@ SHAPES_HELP = (
 )
 
 
+def _fraction() -> dict:
+    return {"type": "number", "minimum": 0, "maximum": 1}
+
+
+def _shape(kind: str, **properties) -> dict:
+    return {
+        "type": "object",
+        "required": ["type", *properties],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"type": "string", "enum": [kind]},
+            **properties,
+            "refinements": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    }
+
+
+SHAPES_SCHEMA = {
+    "type": "array",
+    "maxItems": MAX_SHAPES,
+    "items": {
+        "oneOf": [
+            _shape("rect", **{name: _fraction() for name in FIELDS["rect"]}),
+            _shape("ellipse", **{name: _fraction() for name in FIELDS["ellipse"]}),
+            _shape(
+                "polygon",
+                points={
+                    "type": "array",
+                    "minItems": 3,
+                    "maxItems": MAX_POLYGON_POINTS,
+                    "items": {"type": "array", "items": _fraction(), "minItems": 2, "maxItems": 2},
+                },
+            ),
+        ]
+    },
+}
+
+
+@extend_schema_field(SHAPES_SCHEMA)
+class ShapesField(serializers.JSONField):
+    """The shapes of an annotation; checked in detail by annotations.shapes."""
+
+
 class AnnotationSubmitSerializer(serializers.Serializer):
     lease = serializers.UUIDField()
-    shapes = serializers.JSONField(help_text=SHAPES_HELP)
+    shapes = ShapesField(help_text=SHAPES_HELP)
 
 
 class AnnotationReviseSerializer(serializers.Serializer):
-    base_revision = serializers.IntegerField(help_text="The revision you edited")
-    shapes = serializers.JSONField(help_text=SHAPES_HELP)
+    base_revision = CountField(help_text="The revision you edited")
+    shapes = ShapesField(help_text=SHAPES_HELP)
 
 
 class LeaseForSerializer(serializers.Serializer):
@@ -120,9 +165,15 @@ class ReviewTaskSerializer(serializers.ModelSerializer):
 
 
 class AnnotationVoteInputSerializer(serializers.Serializer):
-    annotation = serializers.IntegerField()
-    revision = serializers.IntegerField(help_text="The revision you looked at")
-    answer = serializers.CharField(help_text="good, bad or unsure")
+    annotation = IdField()
+    revision = CountField(help_text="The revision you looked at")
+    answer = serializers.ChoiceField(
+        choices=ReviewAnswer.choices,
+        help_text="good, bad or unsure",
+        error_messages={
+            "invalid_choice": "Unknown answer '{input}': use 'good', 'bad' or 'unsure'."
+        },
+    )
 
 
 class ReviewFeedbackSerializer(FeedbackSerializer):
@@ -172,7 +223,7 @@ class RefinementQuestionSerializer(serializers.ModelSerializer):
 
 
 class RefinementAnswerInputSerializer(serializers.Serializer):
-    question = serializers.IntegerField()
+    question = IdField()
     value = serializers.CharField(
         required=False, max_length=64, help_text="One of the question's values"
     )

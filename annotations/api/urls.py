@@ -2,9 +2,11 @@ from django.urls import path, re_path
 
 from . import views
 
+UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
 urlpatterns = [
     path("annotations/", views.AnnotationCollection.as_view(), name="api-annotations"),
-    path("annotations/<int:pk>/", views.AnnotationDetail.as_view(), name="api-annotation-detail"),
+    path("annotations/<id:pk>/", views.AnnotationDetail.as_view(), name="api-annotation-detail"),
     path("annotations/next/", views.NextAnnotationTask.as_view(), name="api-annotation-next"),
     path("annotations/review/next/", views.NextReview.as_view(), name="api-annotation-review"),
     path("annotation-votes/", views.AnnotationVoteCreate.as_view(), name="api-annotation-vote"),
@@ -19,7 +21,7 @@ urlpatterns = [
         name="api-annotation-lease-renew",
     ),
     re_path(
-        rf"^annotations/leases/(?P<pk>[0-9a-f-]{{36}})/(?P<kind>{views.RELEASE_KINDS})/$",
+        rf"^annotations/leases/(?P<pk>{UUID_PATTERN})/(?P<kind>(?:{views.RELEASE_KINDS}))/$",
         views.LeaseRelease.as_view(),
         name="api-annotation-lease-release",
     ),

@@ -4,7 +4,6 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,10 +22,12 @@ from annotations.services import (
     refinement_choices,
 )
 from contributors.identity import contributor_for_write
+from core.api.pagination import CheckedCursorPagination
+from core.api.params import exclude_from_query, exclude_parameter
 from core.errors import DomainError
 from core.ratelimits import rate_limit
 from donations.views import visible_images
-from validations.api.views import LABEL_PARAMETER, exclude_from_query, label_from_query
+from labels_app.params import LABEL_PARAMETER, label_from_query
 
 from .serializers import (
     AnnotationDetailSerializer,
@@ -42,10 +43,6 @@ from .serializers import (
     RefinementAnswerSerializer,
     RefinementQuestionSerializer,
     ReviewTaskSerializer,
-)
-
-EXCLUDE_IDS_PARAMETER = OpenApiParameter(
-    "exclude", str, description="Comma-separated ids to leave out (to preload the one after)"
 )
 
 
@@ -82,6 +79,7 @@ class NextAnnotationTask(APIView):
     )
     def post(self, request):
         label = label_from_query(request)
+        rate_limit(request, "task")
         lease = annotation_task_lease(contributor=contributor_for_write(request), label=label)
         if lease is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -100,6 +98,7 @@ class LeaseForImage(APIView):
         serializer = LeaseForSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = get_object_or_404(visible_images(request), pk=serializer.validated_data["image"])
+        rate_limit(request, "task")
         lease = annotation_task_lease_for(
             contributor=contributor_for_write(request),
             image=image,
@@ -111,6 +110,7 @@ class LeaseForImage(APIView):
 class LeaseRenew(APIView):
     @extend_schema(request=None, responses=LeaseSerializer)
     def post(self, request, pk):
+        rate_limit(request, "task")
         lease = annotation_lease_renew(contributor=contributor_for_write(request), lease_id=pk)
         return Response(LeaseSerializer(lease).data)
 
@@ -119,16 +119,28 @@ class LeaseRelease(APIView):
     """End a task without drawing: `passed`, `nothing_here` (evidence against the label) or
     `not_annotatable` (too small or too many; the task retires after a few such marks)."""
 
-    @extend_schema(operation_id="annotations_lease_release", request=None, responses={204: None})
+    @extend_schema(
+        operation_id="annotations_lease_release",
+        parameters=[
+            OpenApiParameter(
+                "kind",
+                str,
+                OpenApiParameter.PATH,
+                enum=TaskMarkKind.values,
+                description="How the task ends",
+            ),
+        ],
+        request=None,
+        responses={204: None},
+    )
     def post(self, request, pk, kind):
+        rate_limit(request, "task")
         annotation_task_release(contributor=contributor_for_write(request), lease_id=pk, kind=kind)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class NewestAnnotationsFirst(CursorPagination):
+class NewestAnnotationsFirst(CheckedCursorPagination):
     ordering = ("-updated_at", "-id")
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class AnnotationCollection(generics.ListAPIView):
@@ -212,7 +224,7 @@ class NextReview(APIView):
     """An annotation to review (not your own, not reviewed by you yet)."""
 
     @extend_schema(
-        parameters=[EXCLUDE_IDS_PARAMETER],
+        parameters=[exclude_parameter("annotation")],
         responses={200: ReviewTaskSerializer, 204: OpenApiResponse(description="Nothing left")},
     )
     def get(self, request):
@@ -227,7 +239,16 @@ class NextReview(APIView):
 class AnnotationVoteCreate(APIView):
     """Review an annotation revision: good, bad or unsure (weighted like label votes)."""
 
-    @extend_schema(request=AnnotationVoteInputSerializer, responses={201: AnnotationVoteSerializer})
+    @extend_schema(
+        request=AnnotationVoteInputSerializer,
+        responses={
+            201: AnnotationVoteSerializer,
+            409: OpenApiResponse(
+                description="Your own drawing, already reviewed by you, or the annotation "
+                "changed (`current_revision`)"
+            ),
+        },
+    )
     def post(self, request):
         serializer = AnnotationVoteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -249,7 +270,7 @@ class NextRefinementQuestion(APIView):
     """A quiz question about one shape (“What colour is this car?”), not answered by you yet."""
 
     @extend_schema(
-        parameters=[EXCLUDE_IDS_PARAMETER],
+        parameters=[exclude_parameter("question")],
         responses={
             200: RefinementQuestionSerializer,
             204: OpenApiResponse(description="Nothing left"),

@@ -47,7 +47,7 @@ class ImageSerializer(serializers.ModelSerializer):
 
 class DonationSerializer(serializers.Serializer):
     file = serializers.FileField(
-        help_text="A JPEG, PNG, WebP or HEIC/HEIF photo, at most DONATION_MAX_BYTES (30 MB).",
+        help_text="A JPEG, PNG, WebP, HEIC/HEIF or AVIF photo, at most DONATION_MAX_BYTES (30 MB).",
         allow_empty_file=True,
     )
     labels = serializers.ListField(

@@ -6,6 +6,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from contributors.identity import contributor_for_write, refuse_if_banned
+from core.api.filters import AwareDateTimeFilter, CountFilter
 from core.errors import DomainError
 from core.ratelimits import rate_limit
 from donations.ingest import upload_read
@@ -17,12 +18,12 @@ from .serializers import DonationResultSerializer, DonationSerializer, ImageSeri
 
 
 class ImageFilter(django_filters.FilterSet):
-    min_width = django_filters.NumberFilter(field_name="width", lookup_expr="gte")
-    max_width = django_filters.NumberFilter(field_name="width", lookup_expr="lte")
-    min_height = django_filters.NumberFilter(field_name="height", lookup_expr="gte")
-    max_height = django_filters.NumberFilter(field_name="height", lookup_expr="lte")
-    donated_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    donated_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    min_width = CountFilter(field_name="width", lookup_expr="gte")
+    max_width = CountFilter(field_name="width", lookup_expr="lte")
+    min_height = CountFilter(field_name="height", lookup_expr="gte")
+    max_height = CountFilter(field_name="height", lookup_expr="lte")
+    donated_after = AwareDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    donated_before = AwareDateTimeFilter(field_name="created_at", lookup_expr="lt")
     media_type = django_filters.ChoiceFilter(
         choices=[("image/jpeg", "JPEG"), ("image/png", "PNG"), ("image/webp", "WebP")]
     )
@@ -64,7 +65,7 @@ class DonationCreate(generics.GenericAPIView):
             ),
             413: OpenApiResponse(description="The file is over the size cap"),
             429: OpenApiResponse(description="Rate limit reached; see Retry-After"),
-            415: OpenApiResponse(description="Not a JPEG, PNG, WebP or HEIC/HEIF photo"),
+            415: OpenApiResponse(description="Not a JPEG, PNG, WebP, HEIC/HEIF or AVIF photo"),
         },
     )
     def post(self, request):

@@ -5,7 +5,7 @@ from labels_app.models import ImageLabel, Label, LabelSuggestion
 
 
 class LabelSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = Label

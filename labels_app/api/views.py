@@ -2,11 +2,12 @@ import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contributors.identity import contributor_for_write
+from core.api.filters import ShareFilter
+from core.api.pagination import CheckedCursorPagination
 from core.ratelimits import rate_limit
 from donations.models import Image
 from donations.views import visible_images
@@ -110,6 +111,7 @@ class LabellingSkip(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request, pk):
         image = _labellable_image(request, pk)
+        rate_limit(request, "task")
         labelling_skip(contributor=contributor_for_write(request), image=image)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -117,17 +119,15 @@ class LabellingSkip(APIView):
 class ImageLabelFilter(django_filters.FilterSet):
     label = django_filters.CharFilter(field_name="label__name")
     image = django_filters.UUIDFilter(field_name="image_id")
-    min_probability = django_filters.NumberFilter(field_name="probability", lookup_expr="gte")
+    min_probability = ShareFilter(field_name="probability", lookup_expr="gte")
 
     class Meta:
         model = ImageLabel
         fields = ["label", "image", "state", "min_probability"]
 
 
-class ImageLabelPagination(CursorPagination):
+class ImageLabelPagination(CheckedCursorPagination):
     ordering = ("-id",)
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class ImageLabelList(generics.ListAPIView):

@@ -7,6 +7,9 @@
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
     if (event.target.closest("input, textarea, select")) return;
+    // Space and Enter on a focused button or link press that one, not the shortcut (Space is
+    // "not sure" on the review page).
+    if ((event.key === " " || event.key === "Enter") && event.target.closest("button, a, summary")) return;
     const key = event.key.toLowerCase();
     const target = Array.from(form.querySelectorAll("[data-key]")).find(function (element) {
       return element.dataset.key === key;

@@ -1,5 +1,6 @@
 // Validation task: one key per answer, answers sent in the background, the next task (and its
 // image) fetched before it is needed. Without JavaScript the buttons post the form instead.
+// A trainee's verdict on a gold item stays beside the photo it is about until they go on.
 (function () {
   "use strict";
   const root = document.getElementById("validate-task");
@@ -11,11 +12,17 @@
   const question = document.getElementById("question");
   const description = document.getElementById("label-description");
   const feedback = document.getElementById("feedback");
+  const continueRow = document.getElementById("feedback-continue");
+  const continueButton = document.getElementById("continue-button");
+  const gridLink = document.getElementById("grid-link");
+  const announcer = document.getElementById("question-announcer");
   const done = document.getElementById("done");
   const trainingNote = document.getElementById("training-note");
   let current = { id: idField.value };
   let upcoming = Promise.resolve(undefined);
   let busy = false;
+  let holding = false;  // a verdict is on screen with its photo; the next question waits
+  let passedTraining = false;
 
   function headers() {
     return { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken };
@@ -43,6 +50,7 @@
       question.hidden = true;
       description.hidden = true;
       done.hidden = false;
+      announcer.textContent = "Nothing to validate right now.";
       return;
     }
     current = { id: task.image_label };
@@ -53,6 +61,40 @@
     image.alt = task.question;
     question.textContent = task.question;
     description.textContent = task.label.description;
+    gridLink.href = root.dataset.gridUrl + "?label=" + encodeURIComponent(task.label.name);
+    gridLink.textContent = "Grid mode for “" + task.label.name + "”";
+    announcer.textContent = "Next question: " + task.question;
+  }
+
+  async function showNext() {
+    let next = await upcoming;
+    if (next === undefined) next = await fetchNext(current.id);
+    show(next);
+    if (next) preload();
+  }
+
+  function hold() {
+    holding = true;
+    form.hidden = true;
+    continueRow.hidden = false;
+    continueButton.focus();
+  }
+
+  async function release() {
+    if (!holding || busy) return;
+    busy = true;
+    try {
+      await showNext();
+      holding = false;
+      continueRow.hidden = true;
+      form.hidden = !done.hidden;
+      if (passedTraining) say("Training passed: your answers now count. Thank you!", "good");
+      else say("");
+    } catch (error) {
+      say("The connection failed; check your network and try again.", "error");
+    } finally {
+      busy = false;
+    }
   }
 
   function say(text, kind) {
@@ -81,20 +123,18 @@
       }
       const fb = result.data.feedback;
       if (fb) {
-        say(fb.correct ? "Right — the answer was “" + fb.expected + "”." : "Not quite — the right answer was “" + fb.expected + "”.", fb.correct ? "good" : "bad");
+        let verdict = fb.correct ? "Right — the answer was “" + fb.expected + "”." : "Not quite — the right answer was “" + fb.expected + "”.";
         if (fb.training_passed) {
-          say("Training passed: your answers now count. Thank you!", "good");
+          passedTraining = true;
+          verdict += " Training passed: your answers now count. Thank you!";
           if (trainingNote) trainingNote.hidden = true;
         }
-      } else if (!ok) {
-        say(result.data.detail, "error");
-      } else {
-        say("");
+        say(verdict, fb.correct ? "good" : "bad");
+        hold();
+        return;
       }
-      let next = await upcoming;
-      if (next === undefined) next = await fetchNext(current.id);
-      show(next);
-      if (next) preload();
+      say(ok ? "" : result.data.detail, ok ? "" : "error");
+      await showNext();
     } catch (error) {
       say("The connection failed; check your network and try again.", "error");
     } finally {
@@ -109,9 +149,20 @@
     answer(button && button.name === "skip" ? "skip" : (button ? button.value : "unsure"));
   });
 
+  continueButton.addEventListener("click", release);
+
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.target.matches("input, textarea, select")) return;
+    // Space and Enter on a focused button or link press that one, not the "not sure" shortcut.
+    if ((event.key === " " || event.key === "Enter") && event.target.closest("button, a, summary")) return;
+    if (holding) {
+      if (event.key === " " || event.key === "Enter") {
+        event.preventDefault();
+        release();
+      }
+      return;
+    }
     const keys = { y: "yes", Y: "yes", ArrowRight: "yes", n: "no", N: "no", ArrowLeft: "no", " ": "unsure", ArrowDown: "unsure", s: "skip", S: "skip" };
     const value = keys[event.key];
     if (!value) return;

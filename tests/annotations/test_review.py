@@ -281,6 +281,32 @@ def test_review_page_tells_a_trainee_the_gold_verdict(client):
     assert "You are in training" in html
 
 
+def test_review_feedback_after_the_redirect_shows_the_outline_it_is_about(client):
+    judged = gold("bad")
+    waiting = annotated()
+
+    response = client.post(
+        "/annotate/review/",
+        {"annotation": judged.pk, "revision": 1, "answer": "good"},
+        follow=True,
+    )
+    again = client.get("/annotate/review/").content.decode()
+
+    html = response.content.decode()
+    feedback = html[html.index('id="training-feedback"') : html.index('class="question"')]
+    image_id = judged.image_label.image_id
+    assert f'src="/images/{image_id}/file/small" alt="The photo you just answered"' in feedback
+    assert '<rect x="0.1" y="0.1" width="0.5" height="0.5"' in feedback
+    label = judged.image_label.label.name
+    assert f"About the photo you just answered (shown here): “Is every {label} outlined well?”" in (
+        feedback
+    )
+    assert "Not quite — the right answer was “bad”." in feedback
+    # The question below is already about the next outline.
+    assert f'name="annotation" value="{waiting.pk}"' in html
+    assert 'id="training-feedback"' not in again
+
+
 def test_moderators_mark_gold_with_an_admin_action(client):
     from annotations.models import Annotation
     from tests.factories import ModeratorFactory

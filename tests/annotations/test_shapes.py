@@ -53,6 +53,9 @@ def test_valid_shapes_of_each_type_pass_unchanged():
         ([{"type": "polygon", "points": [[0.1, 0.1], [0.1, 0.1], [0.1, 0.1]]}], "degenerate"),
         ([{"type": "polygon", "points": [[0.1], [0.2, 0.2], [0.3, 0.1]]}], "points[0]: must be"),
         ([{"type": "circle", "r": 1}], "shapes[0].type: 'circle' is not one of"),
+        # Found by the schema fuzzer: a type that is not even a string answered 500.
+        ([{"type": {}, "points": [[0, 0], [0, 1], [1, 1]]}], "shapes[0].type: '{}' is not one of"),
+        ([{**RECT, "type": ["rect"]}], "shapes[0].type: \"['rect']\" is not one of"),
         ([{**RECT, "label": "dog"}], "shapes[0]: unknown field(s) label"),
         ([{"type": "rect", "x": 0.1}], "shapes[0]: missing height, width, y"),
         ([{**RECT, "refinements": {"size": "big"}}], "shapes[0].refinements.size: is not a"),

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 
-from donations.models import ImageStatus
+from donations.models import Image, ImageStatus
 from tests.factories import ImageFactory, ModeratorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,12 +62,74 @@ def test_bulk_unlock_action_unlocks_pending_images_and_logs_the_moderator(modera
         follow=True,
     )
 
-    assert "2 image(s) unlocked." in response.content.decode()
+    assert "2 images unlocked." in response.content.decode()
     for image in pending:
         image.refresh_from_db()
         assert image.status == ImageStatus.UNLOCKED
         assert image.reviewed_by == moderator_client.user
     assert LogEntry.objects.filter(user=moderator_client.user).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("list_filter", "message"),
+    [
+        ("", "2 images unlocked (2 were not pending and stayed as they were)."),
+        # On the pending list the action's queryset drops what the action has just unlocked
+        # and what another moderator decided after the list was shown.
+        ("?status__exact=pending", "2 images unlocked (1 was not pending and stayed as it was)."),
+    ],
+)
+def test_bulk_unlock_of_a_mixed_choice_counts_what_was_not_pending(
+    moderator_client, list_filter, message
+):
+    pending = [ImageFactory(), ImageFactory()]
+    decided = [ImageFactory(status=ImageStatus.UNLOCKED)]
+    if not list_filter:
+        decided.append(ImageFactory(status=ImageStatus.REJECTED))
+
+    response = moderator_client.post(
+        f"{CHANGELIST}{list_filter}",
+        {
+            "action": "unlock_selected",
+            "_selected_action": [str(image.pk) for image in pending + decided],
+        },
+        follow=True,
+    )
+
+    assert message in response.content.decode()
+    assert Image.objects.filter(status=ImageStatus.UNLOCKED).count() == 3
+    for image in decided:
+        assert Image.objects.get(pk=image.pk).status == image.status
+
+
+def test_bulk_reject_of_one_image_says_image_in_the_singular(moderator_client):
+    image = ImageFactory()
+
+    response = moderator_client.post(
+        CHANGELIST,
+        {"action": "reject_selected", "_selected_action": [str(image.pk)]},
+        follow=True,
+    )
+
+    assert "1 image rejected." in response.content.decode()
+
+
+def test_admin_pages_carry_the_sites_name(moderator_client):
+    html = moderator_client.get("/admin/").content.decode()
+
+    assert "ImageMonkey moderation" in html
+    assert "<title>Moderate donations, labels and annotations | ImageMonkey admin</title>" in html
+    assert "Django administration" not in html
+    assert "Django site admin" not in html
+
+
+def test_image_change_page_loads_the_style_that_sizes_its_preview(moderator_client):
+    image = ImageFactory()
+
+    html = moderator_client.get(f"{CHANGELIST}{image.pk}/change/").content.decode()
+
+    assert "/static/css/admin_review.css" in html
+    assert f'alt="Image {image.pk}, open full size" class="im-admin-large"' in html
 
 
 def test_bulk_reject_action_rejects(moderator_client):

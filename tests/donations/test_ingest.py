@@ -78,6 +78,23 @@ def test_heic_from_a_phone_is_stored_as_jpeg_that_browsers_can_show():
     assert Image.open(io.BytesIO(result.content)).size == (320, 240)
 
 
+def test_avif_is_accepted_and_stored_as_jpeg():
+    result = process(image_files.avif(320, 240))
+
+    assert result.original_format == "avif"
+    assert result.media_type == "image/jpeg"
+    assert Image.open(io.BytesIO(result.content)).size == (320, 240)
+
+
+def test_avif_with_transparency_is_stored_as_png():
+    transparent = Image.new("RGBA", (64, 48), (10, 200, 30, 128))
+
+    result = process(image_files.encode(transparent, "AVIF"))
+
+    assert result.media_type == "image/png"
+    assert Image.open(io.BytesIO(result.content)).mode == "RGBA"
+
+
 def test_animated_image_keeps_only_its_first_frame_and_says_so():
     result = process(image_files.animated_png(frames=3))
 
@@ -144,7 +161,7 @@ def test_non_image_bytes_are_refused_whatever_the_file_is_called():
 
     assert (error.status, error.code) == (415, "unsupported_format")
     assert "not a supported image" in error.message
-    assert "JPEG, PNG, WebP or HEIC/HEIF" in error.message
+    assert "JPEG, PNG, WebP, HEIC/HEIF or AVIF" in error.message
 
 
 def test_svg_is_refused_by_name():
@@ -180,6 +197,26 @@ def test_truncated_jpeg_is_refused_as_corrupt():
 
     assert (error.status, error.code) == (400, "corrupt_image")
     assert "truncated or corrupt" in error.message
+
+
+def test_jpeg_whose_header_claims_far_more_pixels_than_its_data_holds_is_refused():
+    data = image_files.jpeg_with_inflated_header(6600, 6000)
+    assert len(data) < 1000
+
+    error = rejection(data)
+
+    assert (error.status, error.code) == (400, "corrupt_image")
+    assert "cannot hold the 6600×6000 pixels" in error.message
+
+
+def test_blank_jpeg_of_the_same_size_is_short_but_still_accepted():
+    """The smallest real encoding of a blank 39.6 MP image is far above the bound."""
+    blank = Image.new("L", (6600, 6000), 0)
+    data = image_files.encode(blank, "JPEG", quality=95, optimize=True)
+
+    result = process(data)
+
+    assert (result.width, result.height) == (6600, 6000)
 
 
 def test_png_claiming_100000_by_100000_pixels_is_refused_before_decoding():

@@ -103,6 +103,15 @@ def test_home_page_shows_live_totals(client):
     assert 'data-ws-path="/ws/totals/"' in html
 
 
+def test_home_page_introduction_links_the_tasks_that_exist(client):
+    html = client.get("/").content.decode()
+    lead = html[html.index('<p class="lead">') : html.index("</p>", html.index('class="lead"'))]
+
+    assert "soon" not in lead
+    for path in ("/donate/", "/label/", "/annotate/", "/validate/"):
+        assert f'href="{path}"' in lead
+
+
 def test_gallery_shows_only_unlocked_images(client):
     unlocked = ImageFactory(status=ImageStatus.UNLOCKED)
     pending = ImageFactory()

@@ -64,7 +64,7 @@ def test_a_failed_row_insert_removes_the_files_already_written(monkeypatch, stor
     assert stored_files() == []
 
 
-def test_near_duplicate_is_flagged_with_the_likely_original():
+def test_near_duplicate_is_flagged_with_the_likely_original(settings):
     photo = image_files.photo(640, 480, seed=31)
     original = image_donate(
         donor=ContributorFactory(),
@@ -82,7 +82,7 @@ def test_near_duplicate_is_flagged_with_the_likely_original():
     copy.refresh_from_db()
     original.refresh_from_db()
     assert copy.near_duplicate_of == original
-    assert copy.near_duplicate_distance <= 3
+    assert copy.near_duplicate_distance <= settings.NEAR_DUPLICATE_MAX_DISTANCE
     assert original.near_duplicate_of is None
 
 

@@ -184,15 +184,22 @@ def test_newcomer_gets_training_feedback_and_passes_training(page, settings):
     assert first.is_gold
     page.keyboard.press(keys[first.gold_answer])
     expect(page.locator("#feedback")).to_have_text(f"Right — the answer was “{first.gold_answer}”.")
+    # The verdict stays with the photo it is about until the trainee goes on.
+    expect(page.locator("#image-label-id")).to_have_value(str(first.pk))
+    page.get_by_role("button", name="Next question").click()
 
     expect(page.locator("#image-label-id")).not_to_have_value(str(first.pk))
     second = task_on_screen(page)
     assert second.is_gold
     assert second.gold_answer != first.gold_answer
     page.keyboard.press(keys[second.gold_answer])
-    expect(page.locator("#feedback")).to_have_text(TRAINING_PASSED)
+    expect(page.locator("#feedback")).to_have_text(
+        f"Right — the answer was “{second.gold_answer}”. {TRAINING_PASSED}"
+    )
     expect(page.locator("#training-note")).to_be_hidden()
+    page.keyboard.press("Enter")
     expect(page.locator("#done")).to_be_visible()
+    expect(page.locator("#feedback")).to_have_text(TRAINING_PASSED)
 
     (contributor_id,) = set(Vote.objects.values_list("contributor", flat=True))
     contributor = Contributor.objects.get(pk=contributor_id)

@@ -129,7 +129,7 @@ def test_second_vote_is_a_409_and_the_first_is_unchanged(voter_client):
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"image_label": 1, "answer": "maybe"}, None),
+        ({"image_label": 1, "answer": "maybe"}, "answer"),
         ({"answer": "yes"}, "image_label"),
         ({"image_label": "one", "answer": "yes"}, "image_label"),
     ],
@@ -155,7 +155,9 @@ def test_unknown_answer_names_the_allowed_values(voter_client):
     )
 
     assert response.status_code == 400
-    assert response.json()["detail"] == "Unknown answer 'maybe': use 'yes', 'no' or 'unsure'."
+    assert response.json()["fields"] == {
+        "answer": ["Unknown answer 'maybe': use 'yes', 'no' or 'unsure'."]
+    }
 
 
 def test_training_feedback_comes_with_gold_answers(api_client):

@@ -70,6 +70,28 @@ def test_training_feedback_shows_on_the_page(client, settings):
     assert "You are in training" in html
 
 
+def test_training_feedback_without_javascript_shows_the_photo_it_is_about(client, settings):
+    settings.GOLD_RATE_TRAINING = 1.0
+    gold = GoldImageLabelFactory(label=LabelFactory(name="cat"), gold_answer="no")
+    following = GoldImageLabelFactory(label=LabelFactory(name="dog"), gold_answer="yes")
+
+    client.get("/validate/")
+    client.post("/validate/", {"image_label": gold.pk, "answer": "yes"})
+    html = client.get("/validate/").content.decode()
+    again = client.get("/validate/").content.decode()
+
+    feedback = html[html.index('id="training-feedback"') : html.index('id="question"')]
+    assert f'src="/images/{gold.image_id}/file/small" alt="The photo you just answered"' in feedback
+    assert "About the photo you just answered (shown here): “Does this image show a cat?”" in (
+        feedback
+    )
+    assert "Not quite — the right answer was “no”." in feedback
+    # The page itself already asks about the next photo.
+    assert f'value="{following.pk}"' in html
+    assert "Does this image show a dog?" in html
+    assert 'id="training-feedback"' not in again
+
+
 def test_a_refused_vote_is_a_message_not_an_error_page(client, voter):
     image_label = ImageLabelFactory()
     client.post("/validate/", {"image_label": image_label.pk, "answer": "yes"})
@@ -103,6 +125,42 @@ def test_grid_page_and_submission(client, voter):
         items[2].pk: "yes",
         items[3].pk: "yes",
     }
+
+
+def test_grid_says_when_it_shows_another_label_than_the_unknown_one_asked_for(client, voter):
+    ImageLabelFactory(label=LabelFactory(name="dog"))
+
+    html = client.get("/validate/grid/", {"label": "<b>dgo</b>"}).content.decode()
+
+    assert "There is no label “&lt;b&gt;dgo&lt;/b&gt;”, so this grid shows “dog” instead." in html
+    assert "<b>dgo</b>" not in html
+
+
+def test_grid_with_an_unknown_label_and_nothing_open_says_so(client, voter):
+    html = client.get("/validate/grid/", {"label": "dgo"}).content.decode()
+
+    assert "There is no label “dgo”." in html
+    assert "Nothing to validate right now." in html
+
+
+def test_grid_of_a_known_label_names_no_unknown_one(client, voter):
+    ImageLabelFactory(label=LabelFactory(name="dog"))
+
+    html = client.get("/validate/grid/", {"label": "Dog"}).content.decode()
+
+    assert 'id="unknown-label"' not in html
+    assert "Submit 1 answer</button>" in html
+
+
+def test_grid_counts_a_single_answer_in_the_singular(client, voter):
+    item = ImageLabelFactory(label=LabelFactory(name="dog"))
+
+    response = client.post(
+        "/validate/grid/?label=dog", {"label": "dog", "image_label": [item.pk]}, follow=True
+    )
+
+    assert "Thank you! 1 answer saved." in response.content.decode()
+    assert Vote.objects.get().answer == "yes"
 
 
 def test_label_page_adds_labels_and_suggestions_without_javascript(client):

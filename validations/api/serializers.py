@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fields import IdField
 from donations.api.serializers import ImageSerializer
 from labels_app.api.serializers import LabelSerializer
 from labels_app.models import Answer, ImageLabel
@@ -27,8 +28,12 @@ class GridSerializer(serializers.Serializer):
 
 
 class VoteInputSerializer(serializers.Serializer):
-    image_label = serializers.IntegerField(help_text="The image_label id of the task")
-    answer = serializers.CharField(help_text="yes, no or unsure")
+    image_label = IdField(help_text="The image_label id of the task")
+    answer = serializers.ChoiceField(
+        choices=Answer.choices,
+        help_text="yes, no or unsure",
+        error_messages={"invalid_choice": "Unknown answer '{input}': use 'yes', 'no' or 'unsure'."},
+    )
 
 
 class VoteBatchInputSerializer(serializers.Serializer):

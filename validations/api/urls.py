@@ -6,7 +6,7 @@ urlpatterns = [
     path("validations/next/", views.NextValidationTask.as_view(), name="api-validation-next"),
     path("validations/grid/", views.ValidationGrid.as_view(), name="api-validation-grid"),
     path(
-        "validations/<int:pk>/skip/",
+        "validations/<id:pk>/skip/",
         views.ValidationSkipCreate.as_view(),
         name="api-validation-skip",
     ),

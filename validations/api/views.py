@@ -4,9 +4,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contributors.identity import contributor_for_write
+from core.api.params import exclude_from_query, exclude_parameter
 from core.errors import DomainError
 from core.ratelimits import rate_limit
-from labels_app.models import Label
+from labels_app.params import LABEL_PARAMETER, label_from_query
 from validations.services import (
     GRID_SIZE,
     next_validation_grid,
@@ -24,35 +25,6 @@ from .serializers import (
     VoteSerializer,
 )
 
-LABEL_PARAMETER = OpenApiParameter("label", str, description="Only questions about this label")
-EXCLUDE_PARAMETER = OpenApiParameter(
-    "exclude", str, description="Comma-separated image_label ids to leave out (for preloading)"
-)
-MAX_EXCLUDE = 5
-
-
-def exclude_from_query(request) -> tuple[int, ...]:
-    raw = request.query_params.get("exclude", "")
-    parts = [part for part in raw.split(",") if part.strip()][: MAX_EXCLUDE + 1]
-    if len(parts) > MAX_EXCLUDE:
-        raise DomainError(f"exclude takes at most {MAX_EXCLUDE} ids.", code="invalid_exclude")
-    try:
-        return tuple(int(part) for part in parts)
-    except ValueError:
-        raise DomainError("exclude must be comma-separated ids.", code="invalid_exclude") from None
-
-
-def label_from_query(request, *, required: bool = False) -> Label | None:
-    name = request.query_params.get("label", "").strip()
-    if not name:
-        if required:
-            raise DomainError("Choose a label with ?label=<name>.", code="label_required")
-        return None
-    label = Label.objects.active().filter(name=name[:64].lower()).first()
-    if label is None:
-        raise DomainError(f"There is no label named {name[:64]!r}.", code="unknown_label")
-    return label
-
 
 def votes_response(results, request):
     feedback = {result.vote.pk: result.feedback for result in results if result.feedback}
@@ -64,7 +36,7 @@ class NextValidationTask(APIView):
     """The next question for you; never one you answered or skipped."""
 
     @extend_schema(
-        parameters=[LABEL_PARAMETER, EXCLUDE_PARAMETER],
+        parameters=[LABEL_PARAMETER, exclude_parameter("image_label")],
         responses={200: ValidationTaskSerializer, 204: OpenApiResponse(description="Nothing left")},
     )
     def get(self, request):
@@ -84,7 +56,11 @@ class ValidationGrid(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("label", str, required=True),
-            OpenApiParameter("size", int, description=f"1–{GRID_SIZE * 2}"),
+            OpenApiParameter(
+                "size",
+                {"type": "integer", "minimum": 1, "maximum": GRID_SIZE * 2},
+                description=f"How many questions, 1–{GRID_SIZE * 2} ({GRID_SIZE} when not given)",
+            ),
         ],
         responses=GridSerializer,
     )
@@ -146,5 +122,6 @@ class ValidationSkipCreate(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request, pk):
+        rate_limit(request, "task")
         validation_skip(contributor=contributor_for_write(request), image_label_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
