@@ -7,8 +7,12 @@ class AnnotationsConfig(AppConfig):
 
     def ready(self):
         from contributors.contributions import contribution_counter_register
+        from trust.recounts import recounter_register
 
         from .models import AnnotationRevision, AnnotationVote, RefinementAnswer
+        from .services import contributor_reviews_recount
+
+        recounter_register("annotation_reviews_and_quiz", contributor_reviews_recount)
 
         contribution_counter_register(
             key="outlines_drawn",

@@ -13,15 +13,10 @@ from core.params import id_or_none
 from core.sampling import neediest_first, random_first
 from donations.models import Image, ImageStatus
 from labels_app.models import Answer, ImageLabel, Label, LabelKind, random_key
+from trust.evidence import evidence_update
+from trust.services import counts_votes, gold_answer_record, gold_due, judgement_weight
 from validations.models import Vote
-from validations.services import (
-    VoteResult,
-    counts_votes,
-    evidence_update,
-    gold_answer_record,
-    gold_due,
-    record_answer,
-)
+from validations.services import VoteResult, record_answer
 
 from .models import (
     Annotation,
@@ -412,7 +407,7 @@ def annotation_vote_cast(
         raise DomainError("You cannot review your own drawing.", code="own_work", status=409)
     # A gold annotation checks the reviewer; its verdict is known, so the vote weighs nothing.
     counting = counts_votes(contributor) and not annotation.is_gold
-    weight = contributor.vote_weight() if counting else 0.0
+    weight = judgement_weight(contributor) if counting else 0.0
     try:
         with transaction.atomic():
             vote = AnnotationVote.objects.create(
@@ -575,7 +570,7 @@ def refinement_answer(
                 contributor=contributor,
                 value=value or "",
                 counted=counting,
-                weight=contributor.vote_weight() if counting else 0.0,
+                weight=judgement_weight(contributor) if counting else 0.0,
             )
     except IntegrityError:
         raise DomainError(
@@ -644,7 +639,7 @@ def contributor_reviews_recount(*, contributor_id: int) -> int:
     """
     contributor = Contributor.objects.get(pk=contributor_id)
     counting = counts_votes(contributor)
-    weight = contributor.vote_weight() if counting else 0.0
+    weight = judgement_weight(contributor) if counting else 0.0
     pending = (
         AnnotationVote.objects.filter(contributor_id=contributor_id, on_gold=False)
         .exclude(counted=counting)

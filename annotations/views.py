@@ -10,7 +10,7 @@ from core.ratelimits import rate_limit
 from core.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
 from labels_app.params import label_param
-from validations.views import training_feedback_show, training_feedback_take
+from trust.feedback import training_feedback_show, training_feedback_take
 
 from .models import Annotation, RefinementQuestion
 from .services import (

@@ -3,7 +3,7 @@
 A crowd of simulated voters answers image-labels whose truth only the simulation knows, through
 the real services - ``next_validation_task`` picks each task, ``vote_cast`` records each answer,
 gold answers drive ``training_evaluate`` and promotions or demotions recount votes through the
-real task (``recount_contributor_votes`` on the immediate backend). Nothing of the rules is
+real task (``recount_contributor_judgements`` on the immediate backend). Nothing of the rules is
 re-implemented here; the script only plays the voters and reads the rows at the end.
 
 The crowd (from the issue):

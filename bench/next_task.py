@@ -574,7 +574,7 @@ def voter_profiles(scale: Scale, first_id: int) -> list[VoterProfile]:
     """Voters whose standing follows the app's own training and trust rules."""
     from django.conf import settings
 
-    from contributors.trust import fails_gold_checks, passes_training, vote_weight, wilson_bounds
+    from trust.arithmetic import fails_gold_checks, passes_training, vote_weight, wilson_bounds
 
     rng = random.Random(SEED)
     z = settings.TRAINING_CONFIDENCE_Z
@@ -938,7 +938,7 @@ class Seeder:
 
 
 def decisive_evidence() -> float:
-    from validations.services import decisive_evidence as app_decisive
+    from trust.evidence import decisive_evidence as app_decisive
 
     return app_decisive()
 
@@ -1634,7 +1634,7 @@ def busiest_labels(count: int) -> list[str]:
 
 
 def gold_rate_of(voter: Any) -> float:
-    from validations.services import gold_rate
+    from trust.services import gold_rate
 
     return gold_rate(voter)
 

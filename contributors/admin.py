@@ -44,18 +44,6 @@ class ContributorAdmin(admin.ModelAdmin):
     ]
     show_full_result_count = False
 
-    def save_model(self, request, obj, form, change):
-        trust_fields = {"trust_level", "trust_level_locked"}
-        if change and trust_fields & set(form.changed_data):
-            from validations.services import contributor_trust_set
-
-            level, locked = obj.trust_level, obj.trust_level_locked
-            obj.refresh_from_db(fields=list(trust_fields))
-            super().save_model(request, obj, form, change)
-            contributor_trust_set(contributor=obj, level=level, locked=locked)
-            return
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):

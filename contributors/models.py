@@ -6,7 +6,6 @@ from django.db import models
 from django.utils import timezone
 
 from .querysets import ApiTokenQuerySet, ContributorQuerySet
-from .trust import vote_weight
 
 
 class TrustLevel(models.IntegerChoices):
@@ -92,16 +91,6 @@ class Contributor(models.Model):
     @property
     def gold_accuracy(self) -> float | None:
         return self.gold_correct / self.gold_answered if self.gold_answered else None
-
-    def vote_weight(self) -> float:
-        """Evidence one counted answer of this voter adds (settings read at call time)."""
-        if self.trust_level == TrustLevel.MODERATOR:
-            return settings.CONSENSUS_MODERATOR_WEIGHT
-        return vote_weight(
-            correct=self.gold_correct,
-            answered=self.gold_answered,
-            cap=settings.CONSENSUS_MAX_VOTE_WEIGHT,
-        )
 
 
 class ApiToken(models.Model):

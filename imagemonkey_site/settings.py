@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "core",
     "imagemonkey_site",
     "contributors",
+    "trust",
     "donations",
     "labels_app",
     "validations",

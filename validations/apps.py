@@ -7,8 +7,12 @@ class ValidationsConfig(AppConfig):
 
     def ready(self):
         from contributors.contributions import contribution_counter_register
+        from trust.recounts import recounter_register
 
         from .models import Vote
+        from .services import contributor_votes_recount
+
+        recounter_register("label_votes", contributor_votes_recount)
 
         contribution_counter_register(
             key="label_votes",

@@ -5,71 +5,27 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Abs, Exp, Least
-from django.utils import timezone
 
-from contributors.models import Contributor, TrustLevel
-from contributors.trust import fails_gold_checks, passes_training, wilson_bounds
+from contributors.models import Contributor
 from core.errors import DomainError
 from core.params import id_or_none
 from core.sampling import neediest_first, random_first
 from donations.models import ImageStatus
 from labels_app.models import Answer, ImageLabel, ImageLabelState, Label, LabelKind
+from trust.evidence import evidence_update
+from trust.services import (
+    counts_votes,
+    gold_answer_record,
+    gold_due,
+    judgement_weight,
+    judgements_counted,
+)
 
 from .models import ValidationSkip, Vote
 
 MAX_BATCH_VOTES = 50
 GRID_SIZE = 12
 SIGN = {Answer.YES: 1, Answer.NO: -1, Answer.UNSURE: 0}
-
-
-def decisive_evidence() -> float:
-    """Log-odds at which an image-label counts as decided (from the decisive probability)."""
-    probability = settings.CONSENSUS_DECISIVE_PROBABILITY
-    return math.log(probability / (1 - probability))
-
-
-# --- Consensus -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvidenceUpdate:
-    changes: dict
-    decided_yes: Q
-    undecided: Q
-
-
-def evidence_update(
-    *, delta: float, counted_delta: int, state_field: str, states: tuple[str, str, str]
-) -> EvidenceUpdate:
-    """The columns every weighted-evidence row updates (image-labels, annotation reviews).
-
-    Every derived column is computed by the database from the row's current values, so
-    concurrent votes never lose an update and no lock is held between read and write.
-    SQL evaluates the right-hand sides against the old row, hence the shifted thresholds.
-    `states` names the row's (yes, no, open) states.
-    """
-    decisive = decisive_evidence()
-    yes_state, no_state, open_state = states
-    new_evidence = F("evidence") + delta
-    new_counted = F("counted_votes") + counted_delta
-    decided_yes = Q(evidence__gte=decisive - delta)
-    decided_no = Q(evidence__lte=-decisive - delta)
-    changes = {
-        "evidence": new_evidence,
-        "counted_votes": new_counted,
-        "probability": 1.0 / (1.0 + Exp(-new_evidence)),
-        state_field: Case(
-            When(decided_yes, then=Value(yes_state)),
-            When(decided_no, then=Value(no_state)),
-            default=Value(open_state),
-        ),
-        # Fewest counted votes and least evidence first; the random fraction spreads voters.
-        "sort_key": Least(new_counted, 10) + Abs(new_evidence) + F("random_key"),
-    }
-    return EvidenceUpdate(
-        changes=changes, decided_yes=decided_yes, undecided=~decided_yes & ~decided_no
-    )
 
 
 def consensus_apply(
@@ -108,72 +64,6 @@ def consensus_apply(
 # --- Training and trust ----------------------------------------------------------------------
 
 
-def gold_rate(contributor: Contributor | None) -> float:
-    """Share of tasks that are gold: high while training, decaying with experience."""
-    if contributor is None or contributor.in_training:
-        return settings.GOLD_RATE_TRAINING
-    if contributor.trust_level == TrustLevel.MODERATOR:
-        return 0.0
-    decay = settings.GOLD_RATE_DECAY_VOTES / max(
-        settings.GOLD_RATE_DECAY_VOTES, contributor.votes_cast
-    )
-    return max(settings.GOLD_RATE_FLOOR, settings.GOLD_RATE_AFTER_TRAINING * decay)
-
-
-def counts_votes(contributor: Contributor) -> bool:
-    """Whether this contributor's answers count toward consensus now."""
-    return contributor.votes_counted or contributor.trust_level == TrustLevel.MODERATOR
-
-
-def training_evaluate(*, contributor_id: int) -> Contributor:
-    """Apply the training and trust rules after a gold answer; recount votes when counting flips."""
-    contributor = Contributor.objects.select_for_update().get(pk=contributor_id)
-    correct, answered = contributor.gold_correct, contributor.gold_answered
-    z = settings.TRAINING_CONFIDENCE_Z
-    bound = settings.TRAINING_ACCURACY_BOUND
-    changed: list[str] = []
-    if not contributor.votes_counted and passes_training(
-        correct=correct,
-        answered=answered,
-        min_answered=settings.TRAINING_MIN_GOLD,
-        bound=bound,
-        z=z,
-    ):
-        contributor.votes_counted = True
-        changed.append("votes_counted")
-        if contributor.training_passed_at is None:
-            contributor.training_passed_at = timezone.now()
-            changed.append("training_passed_at")
-    elif contributor.votes_counted and fails_gold_checks(
-        correct=correct, answered=answered, bound=bound, z=z
-    ):
-        contributor.votes_counted = False
-        changed.append("votes_counted")
-
-    if not contributor.trust_level_locked and contributor.trust_level != TrustLevel.MODERATOR:
-        level = TrustLevel.NEWCOMER
-        if contributor.votes_counted:
-            level = TrustLevel.CONTRIBUTOR
-            trusted_bound = settings.TRUST_TRUSTED_ACCURACY_BOUND
-            if (
-                answered >= settings.TRUST_TRUSTED_MIN_GOLD
-                and wilson_bounds(correct, answered, z)[0] >= trusted_bound
-            ):
-                level = TrustLevel.TRUSTED
-        if level != contributor.trust_level:
-            contributor.trust_level = level
-            changed.append("trust_level")
-    if changed:
-        contributor.save(update_fields=changed)
-    if "votes_counted" in changed:
-        from .tasks import recount_contributor_votes  # tasks.py imports this module
-
-        transaction.on_commit(
-            lambda: recount_contributor_votes.enqueue(contributor_id=contributor.pk)
-        )
-    return contributor
-
-
 def contributor_votes_recount(*, contributor_id: int) -> int:
     """Make every non-gold vote of a contributor counted or not, as their standing says.
 
@@ -183,7 +73,7 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
     """
     contributor = Contributor.objects.get(pk=contributor_id)
     counting = counts_votes(contributor)
-    weight = contributor.vote_weight() if counting else 0.0
+    weight = judgement_weight(contributor) if counting else 0.0
     flipped = 0
     pending = (
         Vote.objects.filter(contributor_id=contributor_id, on_gold=False)
@@ -212,23 +102,6 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
             )
             flipped += 1
     return flipped
-
-
-@transaction.atomic
-def contributor_trust_set(*, contributor: Contributor, level: int, locked: bool) -> Contributor:
-    """A moderator's override of a trust level (and its lock); recounts votes if that changes
-    whether this contributor's answers count."""
-    counted_before = counts_votes(contributor)
-    contributor.trust_level = level
-    contributor.trust_level_locked = locked
-    contributor.save(update_fields=["trust_level", "trust_level_locked"])
-    if counts_votes(contributor) != counted_before:
-        from .tasks import recount_contributor_votes  # tasks.py imports this module
-
-        transaction.on_commit(
-            lambda: recount_contributor_votes.enqueue(contributor_id=contributor.pk)
-        )
-    return contributor
 
 
 @transaction.atomic
@@ -298,25 +171,6 @@ def _takes_answers(image_label: ImageLabel | None) -> ImageLabel:
     return image_label
 
 
-def gold_answer_record(
-    *, contributor: Contributor, correct: bool | None, expected: str
-) -> dict | None:
-    """Count an answer on a gold item (label or annotation) in the contributor's gold record
-    and apply the training rules; `correct` is None for "not sure", which counts for nothing.
-    Returns the feedback a trainee sees (right or not, the expected answer, passed or not)."""
-    if correct is None:
-        return None
-    Contributor.objects.filter(pk=contributor.pk).update(
-        gold_answered=F("gold_answered") + 1,
-        gold_correct=F("gold_correct") + int(correct),
-    )
-    was_training = contributor.in_training
-    updated = training_evaluate(contributor_id=contributor.pk)
-    if not was_training:
-        return None
-    return {"correct": correct, "expected": expected, "training_passed": not updated.in_training}
-
-
 def _new_vote(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> Vote:
     """An unsaved vote, counted and weighted as the voter's standing says (gold never counts)."""
     counting = counts_votes(contributor) and not image_label.is_gold
@@ -325,7 +179,7 @@ def _new_vote(*, contributor: Contributor, image_label: ImageLabel, answer: str)
         contributor=contributor,
         answer=answer,
         counted=counting,
-        weight=contributor.vote_weight() if counting else 0.0,
+        weight=judgement_weight(contributor) if counting else 0.0,
         on_gold=image_label.is_gold,
     )
 
@@ -364,7 +218,7 @@ def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: 
             code="already_answered",
             status=409,
         ) from None
-    Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + 1)
+    judgements_counted(contributor=contributor, count=1)
     return _vote_apply(contributor=contributor, vote=vote)
 
 
@@ -434,7 +288,7 @@ def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[V
             code="already_answered",
             status=409,
         ) from None
-    Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + len(votes))
+    judgements_counted(contributor=contributor, count=len(votes))
     # A gold answer may end training mid-batch; the recount it starts counts the rest.
     return [_vote_apply(contributor=contributor, vote=vote) for vote in votes]
 
@@ -477,13 +331,6 @@ def _next_in_queue(
         .select_related("image", "label__parent")
     )
     return neediest_first(queue=queue, candidates=candidates, rng=rng)
-
-
-def gold_due(contributor: Contributor | None, *, rng) -> bool:
-    """Whether the next task should be a gold item: always a newcomer's first one, then at the
-    contributor's gold rate (label questions and annotation reviews alike)."""
-    first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
-    return first_task or rng.random() < gold_rate(contributor)
 
 
 def next_validation_task(

@@ -11,6 +11,7 @@ from core.ratelimits import rate_limit
 from core.views import DomainErrorPageMixin
 from labels_app.models import Label
 from labels_app.params import label_asked, label_param
+from trust.feedback import training_feedback_show, training_feedback_take
 
 from .services import (
     GRID_SIZE,
@@ -20,9 +21,6 @@ from .services import (
     vote_cast,
     votes_cast_batch,
 )
-
-# Where a trainee's verdict on a gold item waits for the page after the redirect.
-FEEDBACK_SESSION_KEY = "training_feedback"
 
 
 def _here(request, name: str, label: Label | None) -> str:
@@ -73,39 +71,6 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
             request, result.feedback, image_id=image_label.image_id, question=image_label.question
         )
         return redirect(_here(request, "validate", label))
-
-
-def training_feedback_show(
-    request, feedback: dict | None, *, image_id, question: str, shapes: list | None = None
-) -> None:
-    """Tell a trainee whether their answer on a gold item was right (label or annotation).
-
-    The next page already asks about another photo, so the verdict travels with a thumbnail of
-    the one it is about (and the outlines judged, for a review); otherwise it reads as a verdict
-    on the new question.
-    """
-    if not feedback:
-        return
-    expected = feedback["expected"]
-    verdict = (
-        f"Right — the answer was “{expected}”."
-        if feedback["correct"]
-        else f"Not quite — the right answer was “{expected}”."
-    )
-    request.session[FEEDBACK_SESSION_KEY] = {
-        "correct": feedback["correct"],
-        "verdict": verdict,
-        "image_id": str(image_id),
-        "question": question,
-        "shapes": shapes or [],
-    }
-    if feedback["training_passed"]:
-        messages.success(request, "Training passed: your answers now count. Thank you!")
-
-
-def training_feedback_take(request) -> dict | None:
-    """The verdict waiting for this page, shown once."""
-    return request.session.pop(FEEDBACK_SESSION_KEY, None)
 
 
 class ValidateGridView(DomainErrorPageMixin, TemplateView):

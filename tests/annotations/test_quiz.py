@@ -383,7 +383,7 @@ def test_next_question_api_needs_at_most_two_queries_however_many_wait(
 
 
 def test_a_trainees_answer_counts_once_they_pass_and_can_decide(colour):
-    from validations.tasks import recount_contributor_votes
+    from trust.tasks import recount_contributor_judgements
 
     question = the_question(annotated([RECT]))
     trainee = ContributorFactory(gold_answered=10, gold_correct=10)
@@ -394,7 +394,7 @@ def test_a_trainees_answer_counts_once_they_pass_and_can_decide(colour):
 
     trainee.votes_counted = True
     trainee.save()
-    recount_contributor_votes.call(contributor_id=trainee.pk)
+    recount_contributor_judgements.call(contributor_id=trainee.pk)
 
     question.refresh_from_db()
     assert (question.state, question.value) == (QuestionState.DECIDED, "red")

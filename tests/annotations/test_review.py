@@ -14,6 +14,7 @@ from tests.factories import (
     api_token_for,
     submitted_annotation,
 )
+from trust.services import judgement_weight
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +137,7 @@ def test_review_api(api_client):
 
 
 def test_a_trainees_reviews_count_once_they_pass_and_stop_when_demoted():
-    from validations.tasks import recount_contributor_votes
+    from trust.tasks import recount_contributor_judgements
 
     annotation = annotated()
     trainee = ContributorFactory(gold_answered=10, gold_correct=10)
@@ -146,16 +147,17 @@ def test_a_trainees_reviews_count_once_they_pass_and_stop_when_demoted():
 
     trainee.votes_counted = True
     trainee.save()
-    recount_contributor_votes.call(contributor_id=trainee.pk)
+    weight_while_counting = judgement_weight(trainee)
+    recount_contributor_judgements.call(contributor_id=trainee.pk)
     annotation.refresh_from_db()
     counted_evidence = annotation.evidence
 
     trainee.votes_counted = False
     trainee.save()
-    recount_contributor_votes.call(contributor_id=trainee.pk)
+    recount_contributor_judgements.call(contributor_id=trainee.pk)
     annotation.refresh_from_db()
 
-    assert counted_evidence == pytest.approx(trainee.vote_weight())
+    assert counted_evidence == pytest.approx(weight_while_counting)
     assert (annotation.evidence, annotation.counted_votes) == (pytest.approx(0), 0)
     assert annotation.good_count == 1  # the raw tally keeps every review
     assert AnnotationVote.objects.get().counted is False

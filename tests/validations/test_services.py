@@ -15,6 +15,7 @@ from tests.factories import (
     LabelFactory,
     VoterFactory,
 )
+from trust.services import judgement_weight
 from validations.models import ValidationSkip, Vote
 from validations.services import (
     contributor_votes_recount,
@@ -345,7 +346,7 @@ def test_batch_votes_store_all_answers():
     voter.refresh_from_db()
     assert voter.votes_cast == 3
     evidence = [ImageLabel.objects.get(pk=item.pk).evidence for item in items]
-    weight = voter.vote_weight()
+    weight = judgement_weight(voter)
     assert evidence == [pytest.approx(-weight), pytest.approx(weight), pytest.approx(weight)]
 
 

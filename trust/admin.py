@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from contributors.admin import ContributorAdmin
+from contributors.models import Contributor
+
+from .services import contributor_trust_set
+
+TRUST_FIELDS = {"trust_level", "trust_level_locked"}
+
+
+class TrustedContributorAdmin(ContributorAdmin):
+    """The contributor admin, with a moderator's change of trust level going through the trust
+    rules (a recount when it changes whether the contributor's judgements count)."""
+
+    def save_model(self, request, obj, form, change):
+        if change and TRUST_FIELDS & set(form.changed_data):
+            level, locked = obj.trust_level, obj.trust_level_locked
+            obj.refresh_from_db(fields=list(TRUST_FIELDS))
+            super().save_model(request, obj, form, change)
+            contributor_trust_set(contributor=obj, level=level, locked=locked)
+            return
+        super().save_model(request, obj, form, change)
+
+
+admin.site.unregister(Contributor)
+admin.site.register(Contributor, TrustedContributorAdmin)

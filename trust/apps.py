@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class TrustConfig(AppConfig):
+    """Judging the judges: the gold record, training, promotion and demotion, the weight of a
+    judgement, the evidence arithmetic, gold scheduling and recounts.
+
+    Task apps report judgements here and register how to recount their own rows; trust imports
+    no task app."""
+
+    name = "trust"
+    verbose_name = "Trust"

@@ -1,0 +1,54 @@
+"""Weighted evidence on anything judged yes/no by the crowd (image-labels, annotation reviews)."""
+
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Abs, Exp, Least
+
+
+def decisive_evidence() -> float:
+    """Log-odds at which an item counts as decided (from the decisive probability)."""
+    probability = settings.CONSENSUS_DECISIVE_PROBABILITY
+    return math.log(probability / (1 - probability))
+
+
+@dataclass(frozen=True)
+class EvidenceUpdate:
+    changes: dict
+    decided_yes: Q
+    undecided: Q
+
+
+def evidence_update(
+    *, delta: float, counted_delta: int, state_field: str, states: tuple[str, str, str]
+) -> EvidenceUpdate:
+    """The columns every weighted-evidence row updates (image-labels, annotation reviews).
+
+    Every derived column is computed by the database from the row's current values, so
+    concurrent votes never lose an update and no lock is held between read and write.
+    SQL evaluates the right-hand sides against the old row, hence the shifted thresholds.
+    `states` names the row's (yes, no, open) states.
+    """
+    decisive = decisive_evidence()
+    yes_state, no_state, open_state = states
+    new_evidence = F("evidence") + delta
+    new_counted = F("counted_votes") + counted_delta
+    decided_yes = Q(evidence__gte=decisive - delta)
+    decided_no = Q(evidence__lte=-decisive - delta)
+    changes = {
+        "evidence": new_evidence,
+        "counted_votes": new_counted,
+        "probability": 1.0 / (1.0 + Exp(-new_evidence)),
+        state_field: Case(
+            When(decided_yes, then=Value(yes_state)),
+            When(decided_no, then=Value(no_state)),
+            default=Value(open_state),
+        ),
+        # Fewest counted votes and least evidence first; the random fraction spreads voters.
+        "sort_key": Least(new_counted, 10) + Abs(new_evidence) + F("random_key"),
+    }
+    return EvidenceUpdate(
+        changes=changes, decided_yes=decided_yes, undecided=~decided_yes & ~decided_no
+    )
