@@ -9,14 +9,20 @@ from django.utils import timezone
 
 from contributors.models import Contributor
 from core.errors import DomainError
+from core.events import announce
 from core.params import id_or_none
 from core.sampling import neediest_first, random_first
-from donations.models import Image, ImageStatus
-from labels_app.models import Answer, ImageLabel, Label, LabelKind, random_key
+from donations.models import Image
+from donations.querysets import public_q
+from labels_app.models import ImageLabel, Label, LabelKind, random_key
 from trust.evidence import evidence_update
-from trust.services import counts_votes, gold_answer_record, gold_due, judgement_weight
-from validations.models import Vote
-from validations.services import VoteResult, record_answer
+from trust.services import (
+    JudgementResult,
+    counts_votes,
+    gold_answer_record,
+    gold_due,
+    judgement_weight,
+)
 
 from .models import (
     Annotation,
@@ -59,7 +65,7 @@ def _open_tasks(contributor: Contributor, label: Label | None):
     leased = Lease.objects.filter(image_label=OuterRef("pk"), expires_at__gt=now)
     marked = AnnotationTaskMark.objects.filter(image_label=OuterRef("pk"), contributor=contributor)
     tasks = ImageLabel.objects.filter(
-        needs_annotation=True, annotation__isnull=True, image__status=ImageStatus.UNLOCKED
+        public_q("image__"), needs_annotation=True, annotation__isnull=True
     ).filter(~Exists(leased), ~Exists(marked))
     return tasks.filter(label=label) if label is not None else tasks
 
@@ -121,7 +127,7 @@ def annotation_task_lease(
 @transaction.atomic
 def annotation_task_lease_for(*, contributor: Contributor, image: Image, label_name: str) -> Lease:
     """Browse mode: lease the task for one chosen image and label."""
-    if image.status != ImageStatus.UNLOCKED:
+    if not image.is_public:
         raise DomainError(
             "This image is not public, so it cannot be annotated.",
             code="image_not_public",
@@ -215,7 +221,7 @@ def annotation_submit(*, contributor: Contributor, lease_id, shapes) -> Annotati
     """Store the first annotation of a leased task (revision 1) and release the lease."""
     lease = _held_lease(contributor=contributor, lease_id=lease_id)
     image_label = lease.image_label
-    if image_label.image.status != ImageStatus.UNLOCKED:
+    if not image_label.image.is_public:
         raise DomainError("This image is no longer public.", code="image_not_public", status=409)
     cleaned = shapes_clean(shapes, refinements=refinement_values())
     try:
@@ -258,7 +264,7 @@ def annotation_revise(
     )
     if annotation is None:
         raise DomainError("There is no such annotation.", code="not_found", status=404)
-    if annotation.image_label.image.status != ImageStatus.UNLOCKED:
+    if not annotation.image_label.image.is_public:
         raise DomainError("This image is not public.", code="image_not_public", status=409)
     if isinstance(base_revision, bool) or not isinstance(base_revision, int):
         raise DomainError("base_revision must be a revision number.", code="invalid_revision")
@@ -336,9 +342,9 @@ def annotation_task_release(*, contributor: Contributor, lease_id, kind: str) ->
         contributor=contributor, image_label=image_label, defaults={"kind": kind}
     )
     if kind == TaskMarkKind.NOTHING_HERE:
-        # Seeing no such object is evidence against the label, weighed like a "no" vote.
-        if not Vote.objects.filter(contributor=contributor, image_label=image_label).exists():
-            record_answer(contributor=contributor, image_label=image_label, answer=Answer.NO)
+        # Seeing no such object is evidence against the label; validation weighs it like a
+        # "no" answer to "does this image show it?".
+        announce("image_label.not_seen", contributor=contributor, image_label=image_label)
     elif kind == TaskMarkKind.NOT_ANNOTATABLE:
         ImageLabel.objects.filter(pk=image_label.pk).update(
             not_annotatable_marks=F("not_annotatable_marks") + 1
@@ -381,7 +387,7 @@ def review_consensus_apply(
 @transaction.atomic
 def annotation_vote_cast(
     *, contributor: Contributor, annotation_id, revision, answer: str
-) -> VoteResult:
+) -> JudgementResult:
     """Review the current revision of an annotation; weighted and trained like label votes
     (answers on gold annotations go to the reviewer's gold record, with feedback in training)."""
     if answer not in ReviewAnswer.values:
@@ -394,7 +400,7 @@ def annotation_vote_cast(
         .filter(pk=id_or_none(annotation_id))
         .first()
     )
-    if annotation is None or annotation.image_label.image.status != ImageStatus.UNLOCKED:
+    if annotation is None or not annotation.image_label.image.is_public:
         raise DomainError("There is no such annotation.", code="not_found", status=404)
     if revision != annotation.revision:
         raise DomainError(
@@ -429,7 +435,7 @@ def annotation_vote_cast(
             correct=None if answer == ReviewAnswer.UNSURE else answer == annotation.gold_answer,
             expected=annotation.gold_answer,
         )
-        return VoteResult(vote=vote, feedback=feedback)
+        return JudgementResult(vote=vote, feedback=feedback)
     review_consensus_apply(
         annotation_id=annotation.pk,
         revision=revision,
@@ -437,7 +443,7 @@ def annotation_vote_cast(
         counted_delta=int(weight > 0),
         raw_answer=answer,
     )
-    return VoteResult(vote=vote)
+    return JudgementResult(vote=vote)
 
 
 @transaction.atomic
@@ -459,7 +465,7 @@ def _next_gold_review(*, contributor: Contributor | None, exclude, rng) -> Annot
     gold = (
         Annotation.objects.exclude(gold_answer="")
         .exclude(pk__in=exclude)
-        .filter(image_label__image__status=ImageStatus.UNLOCKED)
+        .filter(public_q("image_label__image__"))
     )
     if contributor is not None:
         reviewed = AnnotationVote.objects.filter(annotation=OuterRef("pk"), contributor=contributor)
@@ -479,9 +485,9 @@ def next_annotation_review(
         gold = _next_gold_review(contributor=contributor, exclude=exclude, rng=rng)
         if gold is not None:
             return gold
-    queue = Annotation.objects.filter(
-        in_review=True, image_label__image__status=ImageStatus.UNLOCKED
-    ).exclude(pk__in=exclude)
+    queue = Annotation.objects.filter(public_q("image_label__image__"), in_review=True).exclude(
+        pk__in=exclude
+    )
     candidates = queue
     if contributor is not None:
         reviewed = AnnotationVote.objects.filter(
@@ -518,7 +524,7 @@ def next_refinement_question(
     """A quiz question on a public, not rejected annotation that this contributor has not
     answered; `exclude` lists question ids the client already holds (preloading)."""
     queue = RefinementQuestion.objects.filter(
-        in_queue=True, annotation__image_label__image__status=ImageStatus.UNLOCKED
+        public_q("annotation__image_label__image__"), in_queue=True
     ).exclude(annotation__review_state=ReviewState.REJECTED)
     if exclude:
         queue = queue.exclude(pk__in=exclude)
@@ -546,7 +552,7 @@ def refinement_answer(
         .filter(pk=id_or_none(question_id))
         .first()
     )
-    if question is None or question.annotation.image_label.image.status != ImageStatus.UNLOCKED:
+    if question is None or not question.annotation.image_label.image.is_public:
         raise DomainError("There is no such question.", code="not_found", status=404)
     allowed = question.refinement.values
     if value is not None and value not in allowed:

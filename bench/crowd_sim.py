@@ -294,12 +294,12 @@ def crowd_vote(crowd: Crowd, budget: int, rng: random.Random) -> RunLog:
 
     from contributors.models import Contributor
     from core.errors import DomainError
-    from labels_app.models import ImageLabel
+    from validations.models import ValidationQuestion
     from validations.services import next_validation_task, vote_cast
 
     log = RunLog()
     gold = set(crowd.gold_ids)
-    items = ImageLabel.objects.filter(label_id=crowd.label_id, gold_answer="")
+    items = ValidationQuestion.objects.filter(label_id=crowd.label_id, gold_answer="")
     active = list(crowd.voters)
     exhausted: list[Voter] = []
     started = time.perf_counter()
@@ -314,7 +314,7 @@ def crowd_vote(crowd: Crowd, budget: int, rng: random.Random) -> RunLog:
             # empty queue, next_validation_task still hands out gold at the gold rate, and
             # re-asking for it would answer all 200 gold items per voter before stopping.
             log.sweeps += 1
-            if not items.in_queue().exists():
+            if not items.filter(in_queue=True).exists():
                 log.stop_reason = "no voter gets a task: every image-label decided (queue empty)"
                 break
             for voter in exhausted:

@@ -1611,7 +1611,7 @@ def queue_head_items(count: int) -> list[int]:
 
     start = random.Random(SEED).random() * 0.5
     return list(
-        ImageLabel.objects.in_queue()
+        ImageLabel.objects.filter(in_queue=True)
         .filter(sort_key__gte=start)
         .order_by("sort_key")
         .values_list("pk", flat=True)[:count]
@@ -1625,7 +1625,7 @@ def busiest_labels(count: int) -> list[str]:
     from labels_app.models import ImageLabel
 
     rows = (
-        ImageLabel.objects.in_queue()
+        ImageLabel.objects.filter(in_queue=True)
         .values("label__name")
         .annotate(open=Count("pk"))
         .order_by("-open")[:count]

@@ -2,7 +2,8 @@ from django import forms
 from django.conf import settings
 
 from core.errors import DomainError
-from labels_app.services import label_texts_clean
+
+from .labelling import donation_labels_clean
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -51,7 +52,7 @@ class DonationForm(forms.Form):
         if not texts:
             return []
         try:
-            return label_texts_clean(texts)
+            return donation_labels_clean(texts)
         except DomainError as error:
             raise forms.ValidationError(error.message) from None
 

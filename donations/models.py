@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from .querysets import ImageQuerySet
+from .querysets import PUBLIC_STATUS, ImageQuerySet, public_q
 
 
 def random_key() -> float:
@@ -85,7 +85,7 @@ class Image(models.Model):
             models.Index(fields=["donor", "-created_at"], name="image_donor_newest"),
             models.Index(
                 fields=["label_count", "random_key"],
-                condition=models.Q(status="unlocked"),
+                condition=public_q(),
                 name="image_labelling_queue",
             ),
             models.Index(fields=["phash_band0"], name="image_phash_band0"),
@@ -117,7 +117,7 @@ class Image(models.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.status == ImageStatus.UNLOCKED
+        return self.status == PUBLIC_STATUS
 
     @property
     def megapixels(self) -> float:

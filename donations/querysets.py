@@ -14,10 +14,21 @@ if TYPE_CHECKING:
 PHASH_BAND_BITS = 16
 
 
+# The one rule for "anyone may see this image": a moderator unlocked it. Image.is_public is the
+# same rule for one row; everything else filters with public_q.
+PUBLIC_STATUS = "unlocked"
+
+
+def public_q(path: str = "") -> models.Q:
+    """The public-image rule as a filter, on Image itself (path "") or on rows that point at an
+    image (e.g. "image__", "image_label__image__"), so joins keep using their indexes."""
+    return models.Q(**{f"{path}status": PUBLIC_STATUS})
+
+
 class ImageQuerySet(models.QuerySet):
     def public(self) -> ImageQuerySet:
         """Images anyone may see: unlocked by a moderator."""
-        return self.filter(status="unlocked")
+        return self.filter(public_q())
 
     def pending(self) -> ImageQuerySet:
         return self.filter(status="pending")
@@ -40,7 +51,13 @@ class ImageQuerySet(models.QuerySet):
             return self.all()
         if contributor is None:
             return self.public()
-        return self.filter(models.Q(status="unlocked") | models.Q(donor=contributor))
+        return self.filter(public_q() | models.Q(donor=contributor))
+
+    def visible_to_request(self, request) -> ImageQuerySet:
+        """`visible_to` for the visitor behind a page or API request."""
+        return self.visible_to(
+            user=getattr(request, "user", None), contributor=getattr(request, "contributor", None)
+        )
 
     def phash_candidates(
         self, *, bands: tuple[int, int, int, int], max_distance: int

@@ -12,11 +12,10 @@ from django.utils import timezone
 
 from contributors.models import Contributor
 from core.errors import DomainError
-from imagemonkey_site.live import totals_announce
-from labels_app.models import ImageLabel, ImageLabelState
-from labels_app.services import label_texts_clean, labels_add
+from core.events import announce
 
 from .ingest import ProcessedImage, image_process, phash_distance
+from .labelling import donation_labels_attach, donation_labels_clean
 from .models import Image, ImageStatus
 
 logger = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ def image_donate(
             code="cc0_required",
         )
     if labels:
-        labels = label_texts_clean(list(labels))
+        labels = donation_labels_clean(list(labels))
     processed = image_process(
         data=data,
         max_bytes=settings.DONATION_MAX_BYTES,
@@ -83,7 +82,7 @@ def image_donate(
                 **stored,
             )
             if labels:
-                labels_add(contributor=donor, image=image, texts=labels)
+                donation_labels_attach(contributor=donor, image=image, texts=labels)
             transaction.on_commit(lambda: _after_donation(image.pk))
     except IntegrityError:
         _delete_files(stored.values())
@@ -135,7 +134,7 @@ def _after_donation(image_id: uuid.UUID) -> None:
     from .tasks import flag_near_duplicate  # tasks.py imports this module
 
     flag_near_duplicate.enqueue(image_id=str(image_id))
-    totals_announce()
+    announce("images.changed")
 
 
 def image_flag_near_duplicate(*, image_id: uuid.UUID | str) -> Image | None:
@@ -204,10 +203,8 @@ def image_review(
         image.reviewed_at = now
     Image.objects.bulk_update(images, ["status", "reviewed_by", "reviewed_at"])
     if decision == ImageStatus.UNLOCKED:
-        # Labels the donor added while the image was pending now join the validation queue.
-        ImageLabel.objects.filter(
-            image__in=images, state=ImageLabelState.OPEN, gold_answer=""
-        ).update(in_queue=True)
+        # Labels the donor added while the image was pending now join the task queues.
+        announce("images.unlocked", images=images)
     if images:
-        transaction.on_commit(totals_announce)
+        transaction.on_commit(lambda: announce("images.changed"))
     return images

@@ -28,10 +28,6 @@ class FileResult:
     duplicate_of: Image | None = None
 
 
-def visible_images(request):
-    return Image.objects.visible_to(user=request.user, contributor=request.contributor)
-
-
 class DonateView(DomainErrorPageMixin, FormView):
     """Upload page; without JavaScript the form posts here, with it each file goes to the API."""
 
@@ -62,7 +58,8 @@ class DonateView(DomainErrorPageMixin, FormView):
         except DomainError as error:
             duplicate = None
             if error.code == "duplicate":
-                duplicate = visible_images(self.request).filter(pk=error.extra["image_id"]).first()
+                visible = Image.objects.visible_to_request(self.request)
+                duplicate = visible.filter(pk=error.extra["image_id"]).first()
             return FileResult(name=upload.name, error=error.message, duplicate_of=duplicate)
         return FileResult(name=upload.name, image=donation.image, notes=donation.notes)
 
@@ -95,7 +92,7 @@ class ImageDetailView(DetailView):
     context_object_name = "image"
 
     def get_queryset(self):
-        return visible_images(self.request).select_related("donor__user")
+        return Image.objects.visible_to_request(self.request).select_related("donor__user")
 
     def get_context_data(self, **kwargs):
         image = self.object
@@ -119,7 +116,7 @@ class ImageFileView(View):
     """
 
     def get(self, request, pk, variant):
-        image = get_object_or_404(visible_images(request), pk=pk)
+        image = get_object_or_404(Image.objects.visible_to_request(request), pk=pk)
         if variant == "full":
             stored, content_type = image.file, image.media_type
         elif variant in ("large", "small"):

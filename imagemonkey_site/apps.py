@@ -8,6 +8,12 @@ class ImagemonkeySiteConfig(AppConfig):
     def ready(self):
         from django.contrib import admin
 
+        from core.events import listen
+
+        from .live import totals_announce
+
+        listen("images.changed", totals_announce)
+
         # Moderators should see whose admin they are in, not Django's default name.
         admin.site.site_header = "ImageMonkey moderation"
         admin.site.site_title = "ImageMonkey admin"

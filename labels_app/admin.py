@@ -2,9 +2,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from core.errors import DomainError
-from validations.services import gold_mark
 
-from .models import Answer, ImageLabel, Label, LabelSuggestion, LabelTerm
+from .models import ImageLabel, Label, LabelSuggestion, LabelTerm
 from .services import suggestion_accept, suggestion_reject
 
 
@@ -100,7 +99,6 @@ class ImageLabelAdmin(admin.ModelAdmin):
         "in_queue",
     ]
     fields = readonly_fields
-    actions = ["mark_gold_yes", "mark_gold_no"]
     show_full_result_count = False
 
     def has_add_permission(self, request):
@@ -111,24 +109,6 @@ class ImageLabelAdmin(admin.ModelAdmin):
         return format_html(
             '<img src="{}" alt="" width="96" loading="lazy">', image_label.image.file_url("small")
         )
-
-    def _gold(self, request, queryset, answer):
-        for image_label in queryset:
-            gold_mark(image_label=image_label, answer=answer)
-            self.log_change(request, image_label, f"Marked as gold: {answer}.")
-        self.message_user(
-            request, f"{queryset.count()} item(s) are now gold with answer “{answer}”."
-        )
-
-    @admin.action(description="Mark as gold: the image DOES show the label", permissions=["change"])
-    def mark_gold_yes(self, request, queryset):
-        self._gold(request, queryset, Answer.YES)
-
-    @admin.action(
-        description="Mark as gold: the image does NOT show the label", permissions=["change"]
-    )
-    def mark_gold_no(self, request, queryset):
-        self._gold(request, queryset, Answer.NO)
 
 
 @admin.register(LabelSuggestion)

@@ -7,8 +7,12 @@ class LabelsAppConfig(AppConfig):
 
     def ready(self):
         from contributors.contributions import contribution_counter_register
+        from donations.labelling import donation_labelling_register
 
         from .models import ImageLabel
+        from .services import label_texts_clean, labels_add
+
+        donation_labelling_register(clean=label_texts_clean, attach=labels_add)
 
         contribution_counter_register(
             key="labels_added",

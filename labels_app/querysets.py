@@ -30,29 +30,5 @@ class LabelTermQuerySet(models.QuerySet):
 
 
 class ImageLabelQuerySet(models.QuerySet):
-    def in_queue(self) -> ImageLabelQuerySet:
-        """Open image-labels on public images that need more answers."""
-        return self.filter(in_queue=True)
-
-    def gold(self) -> ImageLabelQuerySet:
-        return self.exclude(gold_answer="").filter(image__status="unlocked")
-
-    def not_seen_by(self, contributor, *, gold_only: bool = False) -> ImageLabelQuerySet:
-        """Without the ones this contributor answered or skipped (NOT EXISTS, index-backed).
-
-        `gold_only` narrows the answered-check to answers on gold items, which a partial
-        index covers, so choosing gold does not scan a long voting history."""
-        from validations.models import ValidationSkip, Vote
-
-        if contributor is None:
-            return self
-        answered = Vote.objects.filter(image_label=models.OuterRef("pk"), contributor=contributor)
-        if gold_only:
-            answered = answered.filter(on_gold=True)
-        skipped = ValidationSkip.objects.filter(
-            image_label=models.OuterRef("pk"), contributor=contributor
-        )
-        return self.filter(~models.Exists(answered), ~models.Exists(skipped))
-
-    def open_for(self, contributor) -> ImageLabelQuerySet:
-        return self.in_queue().not_seen_by(contributor)
+    """Which claims exist; who may answer or outline them is each task app's own queryset
+    (validations.ValidationQuestion, annotations' task queries)."""

@@ -177,7 +177,7 @@ def image_label_attach(*, image: Image, label: Label, contributor: Contributor) 
             "added_by": contributor,
             "random_key": key,
             "sort_key": key,
-            "in_queue": image.status == ImageStatus.UNLOCKED,
+            "in_queue": image.is_public,
         },
     )
     if created:
@@ -197,7 +197,7 @@ def _suggestion_record(*, text: str, image: Image, contributor: Contributor):
 
 
 def _labellable(image: Image, contributor: Contributor) -> None:
-    if image.status == ImageStatus.UNLOCKED:
+    if image.is_public:
         return
     if image.status == ImageStatus.PENDING and image.donor_id == contributor.pk:
         return  # Donors may label their own photos while they wait for review.

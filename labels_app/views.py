@@ -8,7 +8,7 @@ from contributors.identity import contributor_for_write
 from core.errors import DomainError
 from core.ratelimits import rate_limit
 from core.views import DomainErrorPageMixin
-from donations.views import visible_images
+from donations.models import Image
 
 from .services import MAX_LABEL_LENGTH, labelling_skip, labels_add, next_labelling_task
 
@@ -17,7 +17,7 @@ def _chosen_image(request, image_id):
     if not image_id:
         return None
     try:
-        image = visible_images(request).filter(pk=image_id).first()
+        image = Image.objects.visible_to_request(request).filter(pk=image_id).first()
     except ValidationError:  # not a UUID
         image = None
     if image is None:

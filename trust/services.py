@@ -1,6 +1,9 @@
 """The rules of trust: who is in training, whose judgements count and how much, when gold is
 due. Task apps call these; nothing here knows which task a judgement was about."""
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -9,6 +12,13 @@ from django.utils import timezone
 from contributors.models import Contributor, TrustLevel
 
 from .arithmetic import fails_gold_checks, passes_training, vote_weight, wilson_bounds
+
+
+@dataclass(frozen=True)
+class JudgementResult:
+    vote: Any  # the stored judgement: a label vote, an annotation review
+    # Only while training and only for gold items: was the answer right, and what is right.
+    feedback: dict | None = None
 
 
 def gold_rate(contributor: Contributor | None) -> float:

@@ -7,12 +7,19 @@ class ValidationsConfig(AppConfig):
 
     def ready(self):
         from contributors.contributions import contribution_counter_register
+        from core.events import listen
         from trust.recounts import recounter_register
 
         from .models import Vote
-        from .services import contributor_votes_recount
+        from .services import (
+            contributor_votes_recount,
+            image_label_not_seen,
+            questions_open_on_unlock,
+        )
 
         recounter_register("label_votes", contributor_votes_recount)
+        listen("image_label.not_seen", image_label_not_seen)
+        listen("images.unlocked", questions_open_on_unlock)
 
         contribution_counter_register(
             key="label_votes",

@@ -1,7 +1,9 @@
 from django.db import models
 from django.utils import timezone
 
-from labels_app.models import Answer
+from labels_app.models import Answer, ImageLabel
+
+from .querysets import ValidationQuestionQuerySet
 
 
 class Vote(models.Model):
@@ -71,3 +73,14 @@ class ValidationSkip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contributor_id} skipped {self.image_label_id}"
+
+
+class ValidationQuestion(ImageLabel):
+    """An image-label seen as a question to answer: "does this image show a dog?" The
+    validation app's own view of the claim, with the queue and gold queries it needs."""
+
+    objects = ValidationQuestionQuerySet.as_manager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "validation question"

@@ -1,6 +1,5 @@
 import math
 import random
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -10,10 +9,10 @@ from contributors.models import Contributor
 from core.errors import DomainError
 from core.params import id_or_none
 from core.sampling import neediest_first, random_first
-from donations.models import ImageStatus
 from labels_app.models import Answer, ImageLabel, ImageLabelState, Label, LabelKind
 from trust.evidence import evidence_update
 from trust.services import (
+    JudgementResult,
     counts_votes,
     gold_answer_record,
     gold_due,
@@ -21,7 +20,7 @@ from trust.services import (
     judgements_counted,
 )
 
-from .models import ValidationSkip, Vote
+from .models import ValidationQuestion, ValidationSkip, Vote
 
 MAX_BATCH_VOTES = 50
 GRID_SIZE = 12
@@ -95,7 +94,7 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
             Vote.objects.filter(pk=vote.pk).update(counted=counting, weight=weight)
             consensus_apply(
                 image_label_id=vote.image_label_id,
-                image_public=vote.image_label.image.status == ImageStatus.UNLOCKED,
+                image_public=vote.image_label.image.is_public,
                 annotatable=vote.image_label.label.kind == LabelKind.OBJECT,
                 evidence_delta=delta,
                 counted_delta=1 if counting else -1,
@@ -117,20 +116,13 @@ def gold_mark(*, image_label: ImageLabel, answer: str) -> ImageLabel:
         in_queue=False,
         needs_annotation=answer == Answer.YES
         and image_label.label.kind == LabelKind.OBJECT
-        and image_label.image.status == ImageStatus.UNLOCKED,
+        and image_label.image.is_public,
     )
     image_label.refresh_from_db()
     return image_label
 
 
 # --- Voting ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VoteResult:
-    vote: Vote
-    # Only while training and only for gold items: was the answer right, and what is right.
-    feedback: dict | None = None
 
 
 def _answer(value) -> str:
@@ -156,7 +148,7 @@ def _takes_answers(image_label: ImageLabel | None) -> ImageLabel:
     """The image-label itself, if it may be answered now; a DomainError saying why not."""
     if image_label is None:
         raise DomainError("There is no such image-label.", code="not_found", status=404)
-    if image_label.image.status != ImageStatus.UNLOCKED:
+    if not image_label.image.is_public:
         raise DomainError(
             "This image is not public, so its labels cannot be validated.",
             code="image_not_public",
@@ -184,7 +176,7 @@ def _new_vote(*, contributor: Contributor, image_label: ImageLabel, answer: str)
     )
 
 
-def _vote_apply(*, contributor: Contributor, vote: Vote) -> VoteResult:
+def _vote_apply(*, contributor: Contributor, vote: Vote) -> JudgementResult:
     """What a stored vote changes: the voter's gold record, or the item's consensus."""
     image_label, answer = vote.image_label, vote.answer
     feedback = None
@@ -203,10 +195,12 @@ def _vote_apply(*, contributor: Contributor, vote: Vote) -> VoteResult:
             counted_delta=int(vote.counted),
             raw_answer=answer,
         )
-    return VoteResult(vote=vote, feedback=feedback)
+    return JudgementResult(vote=vote, feedback=feedback)
 
 
-def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> VoteResult:
+def record_answer(
+    *, contributor: Contributor, image_label: ImageLabel, answer: str
+) -> JudgementResult:
     """Store an answer and apply it; callers check first that the item takes answers."""
     vote = _new_vote(contributor=contributor, image_label=image_label, answer=answer)
     try:
@@ -222,8 +216,23 @@ def record_answer(*, contributor: Contributor, image_label: ImageLabel, answer: 
     return _vote_apply(contributor=contributor, vote=vote)
 
 
+def questions_open_on_unlock(*, images) -> None:
+    """Labels the donor added while an image was pending join the validation queue when a
+    moderator unlocks it (listens to the donation app's "images.unlocked")."""
+    ValidationQuestion.objects.filter(
+        image__in=images, state=ImageLabelState.OPEN, gold_answer=""
+    ).update(in_queue=True)
+
+
+def image_label_not_seen(*, contributor: Contributor, image_label: ImageLabel) -> None:
+    """Someone asked to outline the object found none: a "no" answer, unless they answered
+    this image-label already (listens to the annotation app's "image_label.not_seen")."""
+    if not Vote.objects.filter(contributor=contributor, image_label=image_label).exists():
+        record_answer(contributor=contributor, image_label=image_label, answer=Answer.NO)
+
+
 @transaction.atomic
-def vote_cast(*, contributor: Contributor, image_label_id: int, answer: str) -> VoteResult:
+def vote_cast(*, contributor: Contributor, image_label_id: int, answer: str) -> JudgementResult:
     """Record one answer; it counts toward consensus once the voter has passed training."""
     answer = _answer(answer)
     image_label = _votable(image_label_id)
@@ -231,7 +240,7 @@ def vote_cast(*, contributor: Contributor, image_label_id: int, answer: str) -> 
 
 
 @transaction.atomic
-def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[VoteResult]:
+def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[JudgementResult]:
     """Record many answers at once (grid mode): all are checked first, then all are stored."""
     if not answers:
         raise DomainError("Send at least one answer.", code="no_votes")
@@ -309,7 +318,7 @@ def _next_gold(
     *, contributor: Contributor | None, label: Label | None, exclude: tuple, rng
 ) -> ImageLabel | None:
     gold = (
-        ImageLabel.objects.gold()
+        ValidationQuestion.objects.gold()
         .not_seen_by(contributor, gold_only=True)
         .exclude(pk__in=exclude)
         .select_related("image", "label__parent")
@@ -322,7 +331,7 @@ def _next_gold(
 def _next_in_queue(
     *, contributor: Contributor | None, label: Label | None, exclude: tuple, rng
 ) -> ImageLabel | None:
-    queue = ImageLabel.objects.in_queue()
+    queue = ValidationQuestion.objects.in_queue()
     if label is not None:
         queue = queue.filter(label=label)
     candidates = (
@@ -357,7 +366,7 @@ def next_validation_grid(
     *, contributor: Contributor | None, label: Label, size: int = GRID_SIZE, rng=random
 ) -> list[ImageLabel]:
     """Up to `size` open image-labels of one label for the grid, most-needed first."""
-    queue = ImageLabel.objects.open_for(contributor).filter(label=label)
+    queue = ValidationQuestion.objects.open_for(contributor).filter(label=label)
     lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
     if lowest is None:
         return []

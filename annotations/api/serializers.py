@@ -14,7 +14,7 @@ from annotations.shapes import FIELDS, MAX_POLYGON_POINTS, MAX_SHAPES
 from core.api.fields import CountField, IdField
 from donations.api.serializers import ImageSerializer
 from labels_app.api.serializers import LabelSerializer
-from validations.api.serializers import FeedbackSerializer, VoteSerializer
+from trust.api.serializers import JudgementSerializer, TrainingFeedbackSerializer
 
 
 class LeaseSerializer(serializers.ModelSerializer):
@@ -176,11 +176,13 @@ class AnnotationVoteInputSerializer(serializers.Serializer):
     )
 
 
-class ReviewFeedbackSerializer(FeedbackSerializer):
+class ReviewFeedbackSerializer(TrainingFeedbackSerializer):
     expected = serializers.ChoiceField(choices=[ReviewAnswer.GOOD, ReviewAnswer.BAD])
 
 
-class AnnotationVoteSerializer(VoteSerializer):
+class AnnotationVoteSerializer(JudgementSerializer):
+    feedback_class = ReviewFeedbackSerializer
+
     class Meta:
         model = AnnotationVote
         fields = ["id", "annotation", "revision", "answer", "counted", "created_at", "feedback"]
@@ -188,8 +190,7 @@ class AnnotationVoteSerializer(VoteSerializer):
 
     @extend_schema_field(ReviewFeedbackSerializer(allow_null=True))
     def get_feedback(self, vote):
-        feedback = self.context.get("feedback", {}).get(vote.pk)
-        return ReviewFeedbackSerializer(feedback).data if feedback else None
+        return super().get_feedback(vote)
 
 
 class RefinementQuestionSerializer(serializers.ModelSerializer):

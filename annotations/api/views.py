@@ -26,7 +26,8 @@ from core.api.pagination import CheckedCursorPagination
 from core.api.params import exclude_from_query, exclude_parameter
 from core.errors import DomainError
 from core.ratelimits import rate_limit
-from donations.views import visible_images
+from donations.models import Image
+from donations.querysets import public_q
 from labels_app.params import LABEL_PARAMETER, label_from_query
 
 from .serializers import (
@@ -62,7 +63,7 @@ def task_payload(lease, request) -> dict:
 
 
 def visible_annotations(request):
-    public = visible_images(request)
+    public = Image.objects.visible_to_request(request)
     return Annotation.objects.filter(image_label__image__in=public).select_related(
         "image_label__label", "image_label__image"
     )
@@ -97,7 +98,10 @@ class LeaseForImage(APIView):
     def post(self, request):
         serializer = LeaseForSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        image = get_object_or_404(visible_images(request), pk=serializer.validated_data["image"])
+        image = get_object_or_404(
+            Image.objects.visible_to_request(request),
+            pk=serializer.validated_data["image"],
+        )
         rate_limit(request, "task")
         lease = annotation_task_lease_for(
             contributor=contributor_for_write(request),
@@ -157,9 +161,9 @@ class AnnotationCollection(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        annotations = Annotation.objects.filter(
-            image_label__image__status="unlocked"
-        ).select_related("image_label__label", "image_label__image")
+        annotations = Annotation.objects.filter(public_q("image_label__image__")).select_related(
+            "image_label__label", "image_label__image"
+        )
         label = label_from_query(self.request)
         if label is not None:
             annotations = annotations.filter(image_label__label=label)

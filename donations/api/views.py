@@ -12,7 +12,6 @@ from core.ratelimits import rate_limit
 from donations.ingest import upload_read
 from donations.models import Image
 from donations.services import image_donate
-from donations.views import visible_images
 
 from .serializers import DonationResultSerializer, DonationSerializer, ImageSerializer
 
@@ -47,7 +46,7 @@ class ImageDetail(generics.RetrieveAPIView):
     serializer_class = ImageSerializer
 
     def get_queryset(self):
-        return visible_images(self.request)
+        return Image.objects.visible_to_request(self.request)
 
 
 class DonationCreate(generics.GenericAPIView):
@@ -83,7 +82,11 @@ class DonationCreate(generics.GenericAPIView):
             )
         except DomainError as error:
             if error.code == "duplicate":
-                existing = visible_images(request).filter(pk=error.extra["image_id"]).first()
+                existing = (
+                    Image.objects.visible_to_request(request)
+                    .filter(pk=error.extra["image_id"])
+                    .first()
+                )
                 if existing is not None:
                     error.extra["url"] = request.build_absolute_uri(existing.get_absolute_url())
             raise

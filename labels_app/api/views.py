@@ -10,7 +10,7 @@ from core.api.filters import ShareFilter
 from core.api.pagination import CheckedCursorPagination
 from core.ratelimits import rate_limit
 from donations.models import Image
-from donations.views import visible_images
+from donations.querysets import public_q
 from labels_app.models import ImageLabel, LabelKind, LabelTerm
 from labels_app.services import labelling_skip, labels_add, next_labelling_task
 
@@ -81,7 +81,7 @@ class NextLabellingTask(APIView):
 
 
 def _labellable_image(request, pk) -> Image:
-    return get_object_or_404(visible_images(request), pk=pk)
+    return get_object_or_404(Image.objects.visible_to_request(request), pk=pk)
 
 
 class ImageLabels(APIView):
@@ -138,4 +138,4 @@ class ImageLabelList(generics.ListAPIView):
     pagination_class = ImageLabelPagination
 
     def get_queryset(self):
-        return ImageLabel.objects.filter(image__status="unlocked").select_related("label")
+        return ImageLabel.objects.filter(public_q("image__")).select_related("label")

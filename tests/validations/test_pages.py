@@ -224,9 +224,9 @@ def test_moderators_mark_gold_and_accept_suggestions_in_the_admin(client):
     moderator.user_permissions.add(
         *Permission.objects.filter(
             codename__in=[
-                "change_imagelabel",
+                "change_validationquestion",
                 "change_labelsuggestion",
-                "view_imagelabel",
+                "view_validationquestion",
                 "view_labelsuggestion",
             ]
         )
@@ -237,7 +237,7 @@ def test_moderators_mark_gold_and_accept_suggestions_in_the_admin(client):
     client.post("/label/", {"image": str(image.pk), "labels": "garden gnome"})
 
     client.post(
-        "/admin/labels_app/imagelabel/",
+        "/admin/validations/validationquestion/",
         {"action": "mark_gold_no", "_selected_action": [i.pk for i in items]},
     )
     client.post(

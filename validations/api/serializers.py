@@ -5,6 +5,7 @@ from core.api.fields import IdField
 from donations.api.serializers import ImageSerializer
 from labels_app.api.serializers import LabelSerializer
 from labels_app.models import Answer, ImageLabel
+from trust.api.serializers import JudgementSerializer, TrainingFeedbackSerializer
 from validations.models import Vote
 
 
@@ -40,16 +41,12 @@ class VoteBatchInputSerializer(serializers.Serializer):
     votes = VoteInputSerializer(many=True, help_text="Up to 50 answers, all stored or none")
 
 
-class FeedbackSerializer(serializers.Serializer):
-    correct = serializers.BooleanField()
+class FeedbackSerializer(TrainingFeedbackSerializer):
     expected = serializers.ChoiceField(choices=[Answer.YES, Answer.NO])
-    training_passed = serializers.BooleanField()
 
 
-class VoteSerializer(serializers.ModelSerializer):
-    feedback = serializers.SerializerMethodField(
-        help_text="While training, after a gold item: whether the answer was right."
-    )
+class VoteSerializer(JudgementSerializer):
+    feedback_class = FeedbackSerializer
 
     class Meta:
         model = Vote
@@ -58,5 +55,4 @@ class VoteSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(FeedbackSerializer(allow_null=True))
     def get_feedback(self, vote):
-        feedback = self.context.get("feedback", {}).get(vote.pk)
-        return FeedbackSerializer(feedback).data if feedback else None
+        return super().get_feedback(vote)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.db import models
+
+from donations.querysets import public_q
+from labels_app.querysets import ImageLabelQuerySet
+
+
+class ValidationQuestionQuerySet(ImageLabelQuerySet):
+    def in_queue(self) -> ValidationQuestionQuerySet:
+        """Open image-labels on public images that need more answers."""
+        return self.filter(in_queue=True)
+
+    def gold(self) -> ValidationQuestionQuerySet:
+        return self.exclude(gold_answer="").filter(public_q("image__"))
+
+    def not_seen_by(self, contributor, *, gold_only: bool = False) -> ValidationQuestionQuerySet:
+        """Without the ones this contributor answered or skipped (NOT EXISTS, index-backed).
+
+        `gold_only` narrows the answered-check to answers on gold items, which a partial
+        index covers, so choosing gold does not scan a long voting history."""
+        from .models import ValidationSkip, Vote
+
+        if contributor is None:
+            return self
+        answered = Vote.objects.filter(image_label=models.OuterRef("pk"), contributor=contributor)
+        if gold_only:
+            answered = answered.filter(on_gold=True)
+        skipped = ValidationSkip.objects.filter(
+            image_label=models.OuterRef("pk"), contributor=contributor
+        )
+        return self.filter(~models.Exists(answered), ~models.Exists(skipped))
+
+    def open_for(self, contributor) -> ValidationQuestionQuerySet:
+        return self.in_queue().not_seen_by(contributor)
