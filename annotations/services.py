@@ -1,5 +1,6 @@
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from donations.models import Image
 from donations.querysets import public_q
 from labels_app.models import ImageLabel, Label, LabelKind, random_key
 from trust.evidence import evidence_update
+from trust.served import task_served_check, tasks_serve
 from trust.services import (
     JudgementResult,
     counts_votes,
@@ -40,6 +42,9 @@ from .models import (
 from .shapes import shapes_clean
 
 LEASE_ATTEMPTS = 3
+# What trust.served calls the tasks of this app that are handed out and then judged.
+REVIEW_KIND = "review"
+QUIZ_KIND = "quiz"
 
 
 def refinement_values() -> dict[str, list[str]]:
@@ -386,7 +391,12 @@ def review_consensus_apply(
 
 @transaction.atomic
 def annotation_vote_cast(
-    *, contributor: Contributor, annotation_id, revision, answer: str
+    *,
+    contributor: Contributor,
+    annotation_id,
+    revision,
+    answer: str,
+    audience: Sequence[str] = (),
 ) -> JudgementResult:
     """Review the current revision of an annotation; weighted and trained like label votes
     (answers on gold annotations go to the reviewer's gold record, with feedback in training)."""
@@ -402,6 +412,9 @@ def annotation_vote_cast(
     )
     if annotation is None or not annotation.image_label.image.is_public:
         raise DomainError("There is no such annotation.", code="not_found", status=404)
+    task_served_check(
+        contributor=contributor, audience=audience, kind=REVIEW_KIND, task_id=annotation.pk
+    )
     if revision != annotation.revision:
         raise DomainError(
             f"The annotation changed (now revision {annotation.revision}); review the new one.",
@@ -474,17 +487,27 @@ def _next_gold_review(*, contributor: Contributor | None, exclude, rng) -> Annot
 
 
 def next_annotation_review(
-    *, contributor: Contributor | None, exclude=(), rng=random
+    *, contributor: Contributor | None, exclude=(), audience: Sequence[str] = (), rng=random
 ) -> Annotation | None:
-    """An annotation revision to review: not one's own, not reviewed by this contributor.
+    """An annotation revision to review: not one's own, not reviewed by this contributor;
+    remembered as handed to them (or `audience`) so they may review it.
 
     As with label questions, newcomers start with gold annotations and keep getting them
     often, and a decaying share of hidden gold keeps checking everyone else.
     """
+    annotation = None
     if gold_due(contributor, rng=rng):
-        gold = _next_gold_review(contributor=contributor, exclude=exclude, rng=rng)
-        if gold is not None:
-            return gold
+        annotation = _next_gold_review(contributor=contributor, exclude=exclude, rng=rng)
+    if annotation is None:
+        annotation = _next_review_in_queue(contributor=contributor, exclude=exclude, rng=rng)
+    if annotation is not None:
+        tasks_serve(
+            contributor=contributor, audience=audience, kind=REVIEW_KIND, ids=[annotation.pk]
+        )
+    return annotation
+
+
+def _next_review_in_queue(*, contributor: Contributor | None, exclude, rng) -> Annotation | None:
     queue = Annotation.objects.filter(public_q("image_label__image__"), in_review=True).exclude(
         pk__in=exclude
     )
@@ -519,10 +542,11 @@ def refinement_questions_open(*, annotation: Annotation, label: Label) -> None:
 
 
 def next_refinement_question(
-    *, contributor: Contributor | None, exclude=(), rng=random
+    *, contributor: Contributor | None, exclude=(), audience: Sequence[str] = (), rng=random
 ) -> RefinementQuestion | None:
     """A quiz question on a public, not rejected annotation that this contributor has not
-    answered; `exclude` lists question ids the client already holds (preloading)."""
+    answered, handed to them (or `audience`); `exclude` lists question ids the client already
+    holds (preloading)."""
     queue = RefinementQuestion.objects.filter(
         public_q("annotation__image_label__image__"), in_queue=True
     ).exclude(annotation__review_state=ReviewState.REJECTED)
@@ -534,12 +558,15 @@ def next_refinement_question(
     queue = queue.select_related(
         "refinement", "annotation__image_label__image", "annotation__image_label__label"
     )
-    return random_first(queue, rng=rng)
+    question = random_first(queue, rng=rng)
+    if question is not None:
+        tasks_serve(contributor=contributor, audience=audience, kind=QUIZ_KIND, ids=[question.pk])
+    return question
 
 
 @transaction.atomic
 def refinement_answer(
-    *, contributor: Contributor, question_id, value: str | None
+    *, contributor: Contributor, question_id, value: str | None, audience: Sequence[str] = ()
 ) -> RefinementAnswer:
     """Answer a quiz question with one of the refinement's values, or None for “don't know”.
 
@@ -554,6 +581,9 @@ def refinement_answer(
     )
     if question is None or not question.annotation.image_label.image.is_public:
         raise DomainError("There is no such question.", code="not_found", status=404)
+    task_served_check(
+        contributor=contributor, audience=audience, kind=QUIZ_KIND, task_id=question.pk
+    )
     allowed = question.refinement.values
     if value is not None and value not in allowed:
         raise DomainError(

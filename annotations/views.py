@@ -11,6 +11,7 @@ from core.views import DomainErrorPageMixin
 from labels_app.models import ImageLabel, Label
 from labels_app.params import label_param
 from trust.feedback import training_feedback_show, training_feedback_take
+from trust.served import audience_of
 
 from .models import Annotation, RefinementQuestion
 from .services import (
@@ -82,10 +83,13 @@ class ReviewView(DomainErrorPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         contributor = self.request.contributor
-        annotation = next_annotation_review(contributor=contributor)
+        audience = audience_of(self.request)
+        annotation = next_annotation_review(contributor=contributor, audience=audience)
         # The one after it, so the browser fetches its image while this one is judged.
         upcoming = (
-            next_annotation_review(contributor=contributor, exclude=(annotation.pk,))
+            next_annotation_review(
+                contributor=contributor, exclude=(annotation.pk,), audience=audience
+            )
             if annotation
             else None
         )
@@ -105,6 +109,7 @@ class ReviewView(DomainErrorPageMixin, TemplateView):
                 annotation_id=request.POST.get("annotation"),
                 revision=int(request.POST.get("revision") or 0),
                 answer=request.POST.get("answer", ""),
+                audience=audience_of(request),
             )
         except DomainError as error:
             if error.status == 429:
@@ -168,11 +173,16 @@ class QuizView(DomainErrorPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         skipped = quiz_exclude(self.request)
-        question = next_refinement_question(contributor=self.request.contributor, exclude=skipped)
+        audience = audience_of(self.request)
+        question = next_refinement_question(
+            contributor=self.request.contributor, exclude=skipped, audience=audience
+        )
         upcoming = None
         if question is not None:
             upcoming = next_refinement_question(
-                contributor=self.request.contributor, exclude=(*skipped, question.pk)
+                contributor=self.request.contributor,
+                exclude=(*skipped, question.pk),
+                audience=audience,
             )
         return super().get_context_data(
             question=question,
@@ -195,6 +205,7 @@ class QuizView(DomainErrorPageMixin, TemplateView):
                 contributor=contributor_for_write(request),
                 question_id=request.POST.get("question"),
                 value=None if dont_know else request.POST.get("value", ""),
+                audience=audience_of(request),
             )
         except DomainError as error:
             if error.status == 429:

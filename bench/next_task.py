@@ -958,7 +958,8 @@ def measured_voter_prepare() -> Any:
     from contributors.models import Contributor, TrustLevel
     from labels_app.models import Answer
     from validations.models import Vote
-    from validations.services import _next_in_queue, vote_cast
+    from trust.served import tasks_serve
+    from validations.services import SERVED_KIND, _next_in_queue, vote_cast
 
     user, _ = get_user_model().objects.get_or_create(username=MEASURED_USERNAME)
     voter = Contributor.objects.filter(user=user).first()
@@ -980,6 +981,7 @@ def measured_voter_prepare() -> Any:
             task = _next_in_queue(contributor=voter, label=None, exclude=(), rng=rng)
             if task is None:
                 raise SystemExit("The queue ran dry before the measured voter had 1,000 votes.")
+            tasks_serve(contributor=voter, audience=(), kind=SERVED_KIND, ids=[task.pk])
             vote_cast(
                 contributor=voter,
                 image_label_id=task.pk,

@@ -16,6 +16,7 @@ What is counted, per scope in `settings.RATE_LIMITS` (numbers per period and tru
 """
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django_ratelimit.core import _get_ip, get_usage
 
 from core.errors import DomainError
@@ -29,7 +30,16 @@ SCOPE_WORDS = {"login_failure": "failed log-ins"}
 def network_of(request) -> str:
     """The request's IP network as the rate limits count it (behind a proxy: its header)."""
     request = getattr(request, "_request", request)
-    return _get_ip(request)  # django-ratelimit's own reading, masks and proxy header included
+    try:
+        return _get_ip(request)  # django-ratelimit's own reading, masks and proxy header included
+    except (KeyError, ValueError, ImproperlyConfigured):
+        # No usable address (a misconfigured proxy, a test harness): such requests share one
+        # network rather than failing.
+        return "unknown"
+
+
+def _network_key(group, request) -> str:
+    return network_of(request)
 
 
 def visitor_key(request) -> str | None:
@@ -55,12 +65,12 @@ def _rules(request, scope: str, allowed: int, key: str | None) -> list[tuple[str
     if key is not None:
         return [("key", _fixed(key), allowed)]
     if scope in settings.RATE_LIMITS_NETWORK_ONLY:
-        return [("network", "ip", allowed)]
+        return [("network", _network_key, allowed)]
     rules: list[tuple[str, object, int]] = []
     personal = visitor_key(request)
     if personal is not None:
         rules.append(("visitor", _fixed(personal), allowed))
-    rules.append(("network", "ip", allowed * settings.RATE_LIMIT_NETWORK_MULTIPLIER))
+    rules.append(("network", _network_key, allowed * settings.RATE_LIMIT_NETWORK_MULTIPLIER))
     return rules
 
 

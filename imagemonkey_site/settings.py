@@ -280,6 +280,9 @@ CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=3.0
 # An image-label is decided once its probability reaches this (or 1 minus it for "no").
 CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
 
+# Judgements are taken only on tasks handed to the judge within this many seconds.
+TASK_SERVED_SECONDS = env.int("TASK_SERVED_SECONDS", default=3600)
+
 # --- Annotation tasks --------------------------------------------------------------------
 ANNOTATION_LEASE_SECONDS = env.int("ANNOTATION_LEASE_SECONDS", default=300)
 # After this many "not annotatable" marks (too small, too many instances) a task retires.

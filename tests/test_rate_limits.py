@@ -19,6 +19,7 @@ from tests.factories import (
     VoterFactory,
     api_token_for,
 )
+from tests.served import serve
 from tests.servers import server_processes
 from validations.models import Vote
 
@@ -52,6 +53,7 @@ def voter_client(api_client_factory, **voter_fields):
     voter = VoterFactory(user=UserFactory(), **voter_fields)
     client = api_client_factory()
     client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(voter.user)}")
+    client.voter = voter
     return client
 
 
@@ -63,6 +65,7 @@ def make_client():
 
 
 def vote(client, image_label, **extra):
+    serve(client.voter, image_label)
     return client.post(
         "/api/votes/", {"image_label": image_label.pk, "answer": "yes"}, format="json", **extra
     )

@@ -1,5 +1,6 @@
 import math
 import random
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -11,6 +12,7 @@ from core.params import id_or_none
 from core.sampling import neediest_first, random_first
 from labels_app.models import Answer, ImageLabel, ImageLabelState, Label, LabelKind
 from trust.evidence import evidence_update
+from trust.served import task_served_check, tasks_serve
 from trust.services import (
     JudgementResult,
     counts_votes,
@@ -23,6 +25,7 @@ from trust.services import (
 from .models import ValidationQuestion, ValidationSkip, Vote
 
 MAX_BATCH_VOTES = 50
+SERVED_KIND = "label"  # what trust.served calls a validation question handed out
 GRID_SIZE = 12
 SIGN = {Answer.YES: 1, Answer.NO: -1, Answer.UNSURE: 0}
 
@@ -232,16 +235,29 @@ def image_label_not_seen(*, contributor: Contributor, image_label: ImageLabel) -
 
 
 @transaction.atomic
-def vote_cast(*, contributor: Contributor, image_label_id: int, answer: str) -> JudgementResult:
-    """Record one answer; it counts toward consensus once the voter has passed training."""
+def vote_cast(
+    *,
+    contributor: Contributor,
+    image_label_id: int,
+    answer: str,
+    audience: Sequence[str] = (),
+) -> JudgementResult:
+    """Record one answer on a question handed to this voter (or to their browser before their
+    first write: `audience`); it counts toward consensus once the voter has passed training."""
     answer = _answer(answer)
     image_label = _votable(image_label_id)
+    task_served_check(
+        contributor=contributor, audience=audience, kind=SERVED_KIND, task_id=image_label.pk
+    )
     return record_answer(contributor=contributor, image_label=image_label, answer=answer)
 
 
 @transaction.atomic
-def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[JudgementResult]:
-    """Record many answers at once (grid mode): all are checked first, then all are stored."""
+def votes_cast_batch(
+    *, contributor: Contributor, answers: list[dict], audience: Sequence[str] = ()
+) -> list[JudgementResult]:
+    """Record many answers at once (grid mode), each on a question handed to this voter: all
+    are checked first, then all are stored."""
     if not answers:
         raise DomainError("Send at least one answer.", code="no_votes")
     if len(answers) > MAX_BATCH_VOTES:
@@ -263,6 +279,12 @@ def votes_cast_batch(*, contributor: Contributor, answers: list[dict]) -> list[J
         try:
             image_label = _takes_answers(found.get(image_label_id))
             answer = _answer(item.get("answer"))
+            task_served_check(
+                contributor=contributor,
+                audience=audience,
+                kind=SERVED_KIND,
+                task_id=image_label.pk,
+            )
         except DomainError as error:
             raise DomainError(
                 f"Answer {index + 1}: {error.message}", code=error.code, status=error.status
@@ -347,25 +369,45 @@ def next_validation_task(
     contributor: Contributor | None,
     label: Label | None = None,
     exclude: tuple[int, ...] = (),
+    audience: Sequence[str] = (),
     rng=random,
 ) -> ImageLabel | None:
-    """The next image-label to ask this contributor about (never one they answered or skipped).
+    """The next image-label to ask this contributor about (never one they answered or skipped),
+    remembered as handed to them (or to `audience`, the request's identities) so they may
+    answer it.
 
     Newcomers start with gold items and keep getting them often; later a decaying share of
     hidden gold keeps checking. Otherwise the most-needed open item, via index range scans.
     `exclude` lets a page preload the task after the one on screen.
     """
+    task = None
     if gold_due(contributor, rng=rng):
         task = _next_gold(contributor=contributor, label=label, exclude=exclude, rng=rng)
-        if task is not None:
-            return task
-    return _next_in_queue(contributor=contributor, label=label, exclude=exclude, rng=rng)
+    if task is None:
+        task = _next_in_queue(contributor=contributor, label=label, exclude=exclude, rng=rng)
+    if task is not None:
+        tasks_serve(contributor=contributor, audience=audience, kind=SERVED_KIND, ids=[task.pk])
+    return task
 
 
 def next_validation_grid(
-    *, contributor: Contributor | None, label: Label, size: int = GRID_SIZE, rng=random
+    *,
+    contributor: Contributor | None,
+    label: Label,
+    size: int = GRID_SIZE,
+    audience: Sequence[str] = (),
+    rng=random,
 ) -> list[ImageLabel]:
-    """Up to `size` open image-labels of one label for the grid, most-needed first."""
+    """Up to `size` open image-labels of one label for the grid, most-needed first, handed to
+    this contributor (or `audience`) like single questions."""
+    rows = _grid_rows(contributor=contributor, label=label, size=size, rng=rng)
+    tasks_serve(
+        contributor=contributor, audience=audience, kind=SERVED_KIND, ids=[r.pk for r in rows]
+    )
+    return rows
+
+
+def _grid_rows(*, contributor: Contributor | None, label: Label, size: int, rng) -> list:
     queue = ValidationQuestion.objects.open_for(contributor).filter(label=label)
     lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
     if lowest is None:

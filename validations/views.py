@@ -12,6 +12,7 @@ from core.views import DomainErrorPageMixin
 from labels_app.models import Label
 from labels_app.params import label_asked, label_param
 from trust.feedback import training_feedback_show, training_feedback_take
+from trust.served import audience_of
 
 from .services import (
     GRID_SIZE,
@@ -36,7 +37,11 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         label = label_param(self.request)
-        task = next_validation_task(contributor=self.request.contributor, label=label)
+        task = next_validation_task(
+            contributor=self.request.contributor,
+            label=label,
+            audience=audience_of(self.request),
+        )
         contributor = self.request.contributor
         return super().get_context_data(
             task=task,
@@ -60,6 +65,7 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
                 contributor=contributor,
                 image_label_id=image_label_id,
                 answer=request.POST.get("answer", ""),
+                audience=audience_of(request),
             )
         except DomainError as error:
             if error.status == 429:
@@ -83,10 +89,17 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
         # An unknown ?label= is named on the page, so nobody validates another label unawares.
         unknown_label = label_asked(self.request) if label is None else ""
         if label is None:
-            task = next_validation_task(contributor=self.request.contributor)
+            task = next_validation_task(
+                contributor=self.request.contributor, audience=audience_of(self.request)
+            )
             label = task.label if task else None
         tasks = (
-            next_validation_grid(contributor=self.request.contributor, label=label, size=GRID_SIZE)
+            next_validation_grid(
+                contributor=self.request.contributor,
+                label=label,
+                size=GRID_SIZE,
+                audience=audience_of(self.request),
+            )
             if label
             else []
         )
@@ -120,7 +133,11 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
             for image_label_id in ids
         ]
         try:
-            results = votes_cast_batch(contributor=contributor_for_write(request), answers=answers)
+            results = votes_cast_batch(
+                contributor=contributor_for_write(request),
+                answers=answers,
+                audience=audience_of(request),
+            )
         except DomainError as error:
             if error.status == 429:
                 raise

@@ -29,6 +29,7 @@ from core.ratelimits import rate_limit
 from donations.models import Image
 from donations.querysets import public_q
 from labels_app.params import LABEL_PARAMETER, label_from_query
+from trust.served import audience_of
 
 from .serializers import (
     AnnotationDetailSerializer,
@@ -233,7 +234,9 @@ class NextReview(APIView):
     )
     def get(self, request):
         annotation = next_annotation_review(
-            contributor=request.contributor, exclude=exclude_from_query(request)
+            contributor=request.contributor,
+            exclude=exclude_from_query(request),
+            audience=audience_of(request),
         )
         if annotation is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -263,6 +266,7 @@ class AnnotationVoteCreate(APIView):
             annotation_id=data["annotation"],
             revision=data["revision"],
             answer=data["answer"],
+            audience=audience_of(request),
         )
         serializer = AnnotationVoteSerializer(
             result.vote, context={"feedback": {result.vote.pk: result.feedback}}
@@ -282,7 +286,9 @@ class NextRefinementQuestion(APIView):
     )
     def get(self, request):
         question = next_refinement_question(
-            contributor=request.contributor, exclude=exclude_from_query(request)
+            contributor=request.contributor,
+            exclude=exclude_from_query(request),
+            audience=audience_of(request),
         )
         if question is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -305,5 +311,6 @@ class RefinementAnswerCreate(APIView):
             contributor=contributor_for_write(request),
             question_id=data["question"],
             value=None if data["dont_know"] else data["value"],
+            audience=audience_of(request),
         )
         return Response(RefinementAnswerSerializer(answer).data, status=status.HTTP_201_CREATED)

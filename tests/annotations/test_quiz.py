@@ -12,7 +12,6 @@ from annotations.models import (
 from annotations.services import (
     annotation_revise,
     next_refinement_question,
-    refinement_answer,
 )
 from core.errors import DomainError
 from donations.models import ImageStatus
@@ -24,6 +23,7 @@ from tests.factories import (
     VoterFactory,
     submitted_annotation,
 )
+from tests.served import refinement_answer, serve
 
 pytestmark = pytest.mark.django_db
 
@@ -240,6 +240,7 @@ def test_next_question_api_is_204_when_nothing_waits_and_checks_exclude(api_clie
 
 def test_answer_api_stores_a_value_or_dont_know(token_client, colour):
     first, second = (the_question(annotated([RECT])) for _ in range(2))
+    serve(token_client.contributor, first, second, kind="quiz")
 
     chosen = token_client.post(
         "/api/refinements/answers/", {"question": first.pk, "value": "black"}, format="json"
@@ -278,6 +279,7 @@ def test_answer_api_names_the_malformed_field(token_client, colour, payload, fie
 
 def test_answer_api_refuses_a_value_of_another_refinement(token_client, colour):
     question = the_question(annotated([RECT]))
+    serve(token_client.contributor, question, kind="quiz")
 
     response = token_client.post(
         "/api/refinements/answers/", {"question": question.pk, "value": "wood"}, format="json"
@@ -324,7 +326,7 @@ def test_quiz_page_asks_about_the_outlined_object_with_keyed_choices(client, col
 
 def test_quiz_page_records_answers_and_dont_know(client, colour):
     first, second = (the_question(annotated([RECT])) for _ in range(2))
-
+    client.get("/annotate/quiz/")  # hands out one and preloads the other
     client.post("/annotate/quiz/", {"question": first.pk, "value": "blue"})
     response = client.post(
         f"/annotate/quiz/?skip={first.pk + 100}", {"question": second.pk, "dont_know": "1"}
@@ -336,6 +338,7 @@ def test_quiz_page_records_answers_and_dont_know(client, colour):
 
 def test_quiz_page_explains_a_refused_answer(client, colour):
     question = the_question(annotated([RECT]))
+    client.get("/annotate/quiz/")
 
     response = client.post(
         "/annotate/quiz/", {"question": question.pk, "value": "plaid"}, follow=True
@@ -418,3 +421,15 @@ def test_image_page_lists_the_refinements_of_each_shape(client, colour):
 
     assert "Shape 2: colour red" in html
     assert "Shape 1:" not in html
+
+
+def test_an_answer_to_a_question_never_handed_out_is_refused(colour):
+    from annotations import services
+
+    question = the_question(annotated([RECT]))
+
+    with pytest.raises(DomainError) as caught:
+        services.refinement_answer(contributor=VoterFactory(), question_id=question.pk, value="red")
+
+    assert (caught.value.code, caught.value.status) == ("not_served", 409)
+    assert not RefinementAnswer.objects.exists()

@@ -3,7 +3,6 @@ import pytest
 from annotations.models import AnnotationVote, ReviewState
 from annotations.services import (
     annotation_revise,
-    annotation_vote_cast,
     next_annotation_review,
 )
 from core.errors import DomainError
@@ -14,6 +13,7 @@ from tests.factories import (
     api_token_for,
     submitted_annotation,
 )
+from tests.served import annotation_vote_cast
 from trust.services import judgement_weight
 
 pytestmark = pytest.mark.django_db
@@ -259,6 +259,7 @@ def test_review_api_returns_training_feedback_on_gold(api_client):
     annotation = gold("good")
     trainee = ContributorFactory(user=UserFactory())
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(trainee.user)}")
+    assert api_client.get("/api/annotations/review/next/").json()["annotation"] == annotation.pk
 
     body = api_client.post(
         "/api/annotation-votes/",
@@ -271,6 +272,7 @@ def test_review_api_returns_training_feedback_on_gold(api_client):
 
 def test_review_page_tells_a_trainee_the_gold_verdict(client):
     annotation = gold("bad")
+    client.get("/annotate/review/")
 
     response = client.post(
         "/annotate/review/",
@@ -286,6 +288,7 @@ def test_review_page_tells_a_trainee_the_gold_verdict(client):
 def test_review_feedback_after_the_redirect_shows_the_outline_it_is_about(client):
     judged = gold("bad")
     waiting = annotated()
+    client.get("/annotate/review/")  # a newcomer's first review is the gold one
 
     response = client.post(
         "/annotate/review/",
@@ -346,3 +349,17 @@ def test_review_page_prefetches_the_next_image_and_the_api_takes_exclude(client,
 
     assert f'rel="prefetch" href="/images/{other.image_label.image_id}/file/large"' in html
     assert preloaded["annotation"] == other.pk
+
+
+def test_a_review_of_an_annotation_never_handed_out_is_refused():
+    from annotations import services
+
+    annotation = annotated()
+
+    with pytest.raises(DomainError) as caught:
+        services.annotation_vote_cast(
+            contributor=reviewer(), annotation_id=annotation.pk, revision=1, answer="bad"
+        )
+
+    assert (caught.value.code, caught.value.status) == ("not_served", 409)
+    assert not AnnotationVote.objects.exists()

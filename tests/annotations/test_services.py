@@ -25,8 +25,8 @@ from tests.factories import (
     VoterFactory,
     submitted_annotation,
 )
+from tests.served import vote_cast
 from validations.models import Vote
-from validations.services import vote_cast
 
 pytestmark = pytest.mark.django_db
 

@@ -16,6 +16,7 @@ from contributors.identity import SESSION_KEY
 from contributors.models import Contributor
 from donations.models import Image
 from tests.factories import ImageLabelFactory, UserFactory
+from tests.served import serve_to_browser
 from validations.models import Vote
 
 from .browser import csrf_token, photo_upload
@@ -84,6 +85,8 @@ def test_parallel_first_votes_from_several_tabs_have_one_voter():
     token = tabs[0].cookies["csrftoken"].value
     items = [ImageLabelFactory() for _ in tabs]
     existing = set(Contributor.objects.values_list("pk", flat=True))
+    for tab, item in zip(tabs, items, strict=True):
+        serve_to_browser(tab, item)
 
     def answer(tab, item):
         return lambda: tab.post(
@@ -109,6 +112,8 @@ def test_parallel_first_writes_of_a_new_account_have_one_contributor():
     for tab in tabs:
         tab.force_login(user)
     items = [ImageLabelFactory() for _ in tabs]
+    for tab, item in zip(tabs, items, strict=True):
+        serve_to_browser(tab, item)
 
     def answer(tab, item):
         return lambda: tab.post(
@@ -126,6 +131,8 @@ def test_parallel_first_writes_of_a_new_account_have_one_contributor():
 def test_two_browsers_writing_at_once_stay_two_contributors():
     first, second = browser_tabs(1)[0], browser_tabs(1)[0]
     items = [ImageLabelFactory(), ImageLabelFactory()]
+    serve_to_browser(first, items[0])
+    serve_to_browser(second, items[1])
 
     def answer(tab, item):
         token = tab.cookies["csrftoken"].value
@@ -157,6 +164,8 @@ def test_a_csrf_cookie_planted_in_a_browser_elsewhere_does_not_join_its_planter(
             REMOTE_ADDR=address,
         )
 
+    serve_to_browser(planter, items[0], address="198.51.100.7")
+    serve_to_browser(victim, items[1], address="203.0.113.9")
     assert answer(planter, items[0], "198.51.100.7").status_code == 201
     assert answer(victim, items[1], "203.0.113.9").status_code == 201
 

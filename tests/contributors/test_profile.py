@@ -20,6 +20,7 @@ from tests.factories import (
     VoterFactory,
     submitted_annotation,
 )
+from tests.served import serve_to_browser
 from validations.models import Vote
 
 from .browser import PASSWORD, donate, post_form
@@ -78,6 +79,10 @@ def anonymous_work(visitor) -> dict[str, object]:
 
     assert donate(visitor, seed=5).status_code == 201
     post_form(visitor, "/label/", {"image": str(unlabelled.pk), "labels": "dog"})
+    # As the task pages would have handed them out.
+    serve_to_browser(visitor, image_label)
+    serve_to_browser(visitor, annotation, kind="review")
+    serve_to_browser(visitor, question, kind="quiz")
     post_form(visitor, "/validate/", {"image_label": image_label.pk, "answer": "yes"})
     post_form(
         visitor, "/annotate/review/", {"annotation": annotation.pk, "revision": 1, "answer": "good"}

@@ -13,6 +13,7 @@ from tests.factories import (
     VoterFactory,
     api_token_for,
 )
+from tests.served import serve
 from validations.models import ValidationSkip, Vote
 
 pytestmark = pytest.mark.django_db
@@ -67,8 +68,9 @@ def test_next_task_refuses_bad_parameters(voter_client, query, code):
     assert response.json()["code"] == code
 
 
-def test_vote_is_stored_and_counted_for_a_trained_voter(voter_client):
+def test_vote_is_stored_and_counted_for_a_trained_voter(voter_client, no_hidden_gold):
     image_label = ImageLabelFactory()
+    assert voter_client.get("/api/validations/next/").json()["image_label"] == image_label.pk
 
     response = voter_client.post(
         "/api/votes/", {"image_label": image_label.pk, "answer": "yes"}, format="json"
@@ -111,8 +113,9 @@ def test_votes_on_unavailable_image_labels_are_refused(voter_client, make_id, st
     assert Vote.objects.count() == 0
 
 
-def test_second_vote_is_a_409_and_the_first_is_unchanged(voter_client):
+def test_second_vote_is_a_409_and_the_first_is_unchanged(voter_client, no_hidden_gold):
     image_label = ImageLabelFactory()
+    voter_client.get("/api/validations/next/")
     voter_client.post(
         "/api/votes/", {"image_label": image_label.pk, "answer": "yes"}, format="json"
     )
@@ -231,6 +234,7 @@ def test_batch_votes_from_the_grid(voter_client):
 
 def test_batch_with_one_bad_answer_stores_nothing(voter_client):
     item = ImageLabelFactory()
+    serve(voter_client.contributor, item)
 
     response = voter_client.post(
         "/api/votes/batch/",
@@ -347,3 +351,90 @@ def test_first_anonymous_vote_creates_one_contributor(api_client):
 
     assert Contributor.objects.count() == before + 1
     assert ContributorFactory._meta.model.objects.last().votes.count() == 1
+
+
+def test_a_vote_on_a_question_never_handed_out_is_refused_and_stores_nothing(voter_client):
+    """A client reading ids from the listing cannot pick its targets (pile-ons) or its gold."""
+    listed = ImageLabelFactory()
+    assert voter_client.get("/api/image-labels/").json()["results"][0]["id"] == listed.pk
+
+    response = voter_client.post(
+        "/api/votes/", {"image_label": listed.pk, "answer": "no"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_served"
+    assert not Vote.objects.exists()
+
+
+def test_a_question_handed_to_someone_else_cannot_be_answered(voter_client):
+    item = ImageLabelFactory()
+    other = VoterFactory(user=UserFactory())
+    serve(other, item)
+
+    response = voter_client.post(
+        "/api/votes/", {"image_label": item.pk, "answer": "no"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert not Vote.objects.exists()
+
+
+def test_a_handed_out_question_expires(voter_client, no_hidden_gold, settings):
+    settings.TASK_SERVED_SECONDS = 0
+    item = ImageLabelFactory()
+    voter_client.get("/api/validations/next/")
+
+    response = voter_client.post(
+        "/api/votes/", {"image_label": item.pk, "answer": "yes"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_served"
+
+
+def test_a_batch_takes_only_questions_the_grid_handed_out(voter_client):
+    dog = LabelFactory(name="dog")
+    handed = [ImageLabelFactory(label=dog) for _ in range(2)]
+    grid = voter_client.get("/api/validations/grid/", {"label": "dog", "size": 2}).json()
+    assert {task["image_label"] for task in grid["tasks"]} == {item.pk for item in handed}
+    elsewhere = ImageLabelFactory()
+
+    refused = voter_client.post(
+        "/api/votes/batch/",
+        {
+            "votes": [
+                *({"image_label": item.pk, "answer": "yes"} for item in handed),
+                {"image_label": elsewhere.pk, "answer": "no"},
+            ]
+        },
+        format="json",
+    )
+    accepted = voter_client.post(
+        "/api/votes/batch/",
+        {"votes": [{"image_label": item.pk, "answer": "yes"} for item in handed]},
+        format="json",
+    )
+
+    assert refused.status_code == 409
+    assert "Answer 3" in refused.json()["detail"]
+    assert accepted.status_code == 201
+    assert Vote.objects.count() == 2
+
+
+def test_a_question_seen_before_the_first_write_can_be_answered_by_that_browser(
+    csrf_api_client, no_hidden_gold
+):
+    item = ImageLabelFactory()
+    page = csrf_api_client.get("/validate/")  # a first visit: no contributor, no session
+    assert str(item.image_id) in page.content.decode()
+    token = csrf_api_client.cookies["csrftoken"].value
+
+    response = csrf_api_client.post(
+        "/api/votes/",
+        {"image_label": item.pk, "answer": "yes"},
+        format="json",
+        headers={"X-CSRFToken": token},
+    )
+
+    assert response.status_code == 201

@@ -7,8 +7,8 @@ from django.db import connection, connections
 
 from core.errors import DomainError
 from tests.factories import ImageLabelFactory, VoterFactory
+from tests.served import vote_cast
 from validations.models import Vote
-from validations.services import vote_cast
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

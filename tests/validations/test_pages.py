@@ -11,6 +11,7 @@ from tests.factories import (
     ModeratorFactory,
     VoterFactory,
 )
+from tests.served import serve_to_browser
 from validations.models import ValidationSkip, Vote
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,7 @@ def test_validate_page_asks_about_the_next_item(client, voter):
 
 def test_validate_form_works_without_javascript(client, voter):
     image_label = ImageLabelFactory()
+    assert f'value="{image_label.pk}"' in client.get("/validate/").content.decode()
 
     response = client.post("/validate/", {"image_label": image_label.pk, "answer": "no"})
 
@@ -76,6 +78,7 @@ def test_training_feedback_without_javascript_shows_the_photo_it_is_about(client
     following = GoldImageLabelFactory(label=LabelFactory(name="dog"), gold_answer="yes")
 
     client.get("/validate/")
+    serve_to_browser(client, gold)  # whichever of the two the page asked first
     client.post("/validate/", {"image_label": gold.pk, "answer": "yes"})
     html = client.get("/validate/").content.decode()
     again = client.get("/validate/").content.decode()
@@ -94,6 +97,7 @@ def test_training_feedback_without_javascript_shows_the_photo_it_is_about(client
 
 def test_a_refused_vote_is_a_message_not_an_error_page(client, voter):
     image_label = ImageLabelFactory()
+    client.get("/validate/")
     client.post("/validate/", {"image_label": image_label.pk, "answer": "yes"})
 
     response = client.post(
@@ -154,6 +158,7 @@ def test_grid_of_a_known_label_names_no_unknown_one(client, voter):
 
 def test_grid_counts_a_single_answer_in_the_singular(client, voter):
     item = ImageLabelFactory(label=LabelFactory(name="dog"))
+    client.get("/validate/grid/", {"label": "dog"})
 
     response = client.post(
         "/validate/grid/?label=dog", {"label": "dog", "image_label": [item.pk]}, follow=True

@@ -15,6 +15,7 @@ from tests.factories import (
     LabelFactory,
     VoterFactory,
 )
+from tests.served import vote_cast, votes_cast_batch
 from trust.services import judgement_weight
 from validations.models import ValidationSkip, Vote
 from validations.services import (
@@ -23,8 +24,6 @@ from validations.services import (
     next_validation_grid,
     next_validation_task,
     validation_skip,
-    vote_cast,
-    votes_cast_batch,
 )
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from core.api.params import exclude_from_query, exclude_parameter
 from core.errors import DomainError
 from core.ratelimits import rate_limit
 from labels_app.params import LABEL_PARAMETER, label_from_query
+from trust.served import audience_of
 from validations.services import (
     GRID_SIZE,
     next_validation_grid,
@@ -44,6 +45,7 @@ class NextValidationTask(APIView):
             contributor=request.contributor,
             label=label_from_query(request),
             exclude=exclude_from_query(request),
+            audience=audience_of(request),
         )
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -72,7 +74,9 @@ class ValidationGrid(APIView):
             size = 0
         if not 1 <= size <= GRID_SIZE * 2:
             raise DomainError(f"size must be between 1 and {GRID_SIZE * 2}.", code="invalid_size")
-        tasks = next_validation_grid(contributor=request.contributor, label=label, size=size)
+        tasks = next_validation_grid(
+            contributor=request.contributor, label=label, size=size, audience=audience_of(request)
+        )
         return Response(
             GridSerializer({"label": label, "tasks": tasks}, context={"request": request}).data
         )
@@ -98,6 +102,7 @@ class VoteCreate(APIView):
             contributor=contributor_for_write(request),
             image_label_id=serializer.validated_data["image_label"],
             answer=serializer.validated_data["answer"],
+            audience=audience_of(request),
         )
         return Response(votes_response([result], request)[0], status=status.HTTP_201_CREATED)
 
@@ -113,6 +118,7 @@ class VoteBatchCreate(APIView):
         results = votes_cast_batch(
             contributor=contributor_for_write(request),
             answers=serializer.validated_data["votes"],
+            audience=audience_of(request),
         )
         return Response(votes_response(results, request), status=status.HTTP_201_CREATED)
 
