@@ -957,8 +957,8 @@ def measured_voter_prepare() -> Any:
 
     from contributors.models import Contributor, TrustLevel
     from labels_app.models import Answer
-    from validations.models import Vote
     from trust.served import tasks_serve
+    from validations.models import Vote
     from validations.services import SERVED_KIND, _next_in_queue, vote_cast
 
     user, _ = get_user_model().objects.get_or_create(username=MEASURED_USERNAME)

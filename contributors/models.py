@@ -86,7 +86,7 @@ class Contributor(models.Model):
 
     @property
     def in_training(self) -> bool:
-        return self.training_passed_at is None
+        return self.training_passed_at is None and self.trust_level != TrustLevel.MODERATOR
 
     @property
     def gold_accuracy(self) -> float | None:

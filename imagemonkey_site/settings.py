@@ -266,17 +266,27 @@ DATA_UPLOAD_MAX_NUMBER_FILES = DONATION_MAX_FILES_PER_FORM
 TRAINING_MIN_GOLD = env.int("TRAINING_MIN_GOLD", default=5)
 TRAINING_ACCURACY_BOUND = env.float("TRAINING_ACCURACY_BOUND", default=0.8)
 TRAINING_CONFIDENCE_Z = env.float("TRAINING_CONFIDENCE_Z", default=1.0)
+# A training item's answer is shown to this many trainees, then it retires from training.
+TRAINING_GOLD_MAX_TRAINEES = env.int("TRAINING_GOLD_MAX_TRAINEES", default=25)
+# The admin asks moderators for training items until this many are available.
+TRAINING_GOLD_TARGET = env.int("TRAINING_GOLD_TARGET", default=50)
 # Share of tasks that are gold: while training, then decaying after it to a floor.
 GOLD_RATE_TRAINING = env.float("GOLD_RATE_TRAINING", default=0.4)
 GOLD_RATE_AFTER_TRAINING = env.float("GOLD_RATE_AFTER_TRAINING", default=0.1)
 GOLD_RATE_FLOOR = env.float("GOLD_RATE_FLOOR", default=0.02)
 GOLD_RATE_DECAY_VOTES = env.int("GOLD_RATE_DECAY_VOTES", default=100)
+# Someone answering much of one label meets more checks on it: the rate grows by one more
+# share per this many answers on the label, up to this factor.
+GOLD_RATE_LABEL_FOCUS_VOTES = env.int("GOLD_RATE_LABEL_FOCUS_VOTES", default=50)
+GOLD_RATE_LABEL_FOCUS_MAX = env.float("GOLD_RATE_LABEL_FOCUS_MAX", default=4.0)
 # Promotion to "trusted": enough gold answered with a high lower bound on accuracy.
 TRUST_TRUSTED_MIN_GOLD = env.int("TRUST_TRUSTED_MIN_GOLD", default=30)
 TRUST_TRUSTED_ACCURACY_BOUND = env.float("TRUST_TRUSTED_ACCURACY_BOUND", default=0.9)
 # Evidence: each counted vote adds ± the voter's weight (log-odds of their estimated accuracy).
 CONSENSUS_MAX_VOTE_WEIGHT = env.float("CONSENSUS_MAX_VOTE_WEIGHT", default=3.0)
-CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=3.0)
+# A moderator's answer decides on its own (log-odds above the decisive 4.6 for 0.99): a site with
+# only moderators and newcomers gets decided labels on day one.
+CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=5.0)
 # An image-label is decided once its probability reaches this (or 1 minus it for "no").
 CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
 

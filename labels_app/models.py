@@ -103,6 +103,12 @@ class ImageLabelState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class GoldPool(models.TextChoices):
+    TRAINING = "training", "Training (with feedback)"
+    HIDDEN = "hidden", "Hidden check (no feedback)"
+    RETIRED = "retired", "Retired (its answer was shown to enough trainees)"
+
+
 class Answer(models.TextChoices):
     YES = "yes", "Yes"
     NO = "no", "No"
@@ -142,6 +148,9 @@ class ImageLabel(models.Model):
     state = models.CharField(
         max_length=16, choices=ImageLabelState.choices, default=ImageLabelState.OPEN
     )
+    # A known answer, private: nothing public tells a gold item from another (its state and
+    # numbers come from the crowd's votes like any item's). Training gold teaches newcomers
+    # with feedback and retires after a few trainees; hidden gold checks everyone, silently.
     gold_answer = models.CharField(
         max_length=8,
         choices=[(Answer.YES, "Yes"), (Answer.NO, "No")],
@@ -149,7 +158,13 @@ class ImageLabel(models.Model):
         default="",
         help_text="Known answer set by a moderator; gold items train and check voters.",
     )
-    # The validation queue: open, on a public image, not gold. Ordered by sort_key, which is
+    gold_pool = models.CharField(
+        max_length=8, choices=GoldPool.choices, blank=True, default="", help_text="Gold items only."
+    )
+    gold_trainees = models.PositiveIntegerField(
+        default=0, help_text="Trainees who answered this training item (it retires after a few)."
+    )
+    # The validation queue: open, on a public image. Ordered by sort_key, which is
     # a priority rank (fewest votes, least evidence first) plus a random fraction, so voters
     # starting at a random point spread out within the most-needed rank.
     in_queue = models.BooleanField(default=False)
@@ -200,7 +215,9 @@ class ImageLabel(models.Model):
 
     @property
     def is_gold(self) -> bool:
-        return self.gold_answer != ""
+        """A known answer that still checks answers (a retired training item's was shown to
+        too many trainees to check anyone)."""
+        return self.gold_answer != "" and self.gold_pool != GoldPool.RETIRED
 
     @property
     def question(self) -> str:

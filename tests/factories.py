@@ -10,6 +10,7 @@ from donations.models import Image, ImageStatus
 from donations.services import image_files_store
 from labels_app.models import (
     Answer,
+    GoldPool,
     ImageLabel,
     ImageLabelState,
     Label,
@@ -136,13 +137,10 @@ class ImageLabelFactory(factory.django.DjangoModelFactory):
 
 
 class GoldImageLabelFactory(ImageLabelFactory):
+    """A training item: an ordinary open question whose answer is known (privately)."""
+
     gold_answer = Answer.YES
-    in_queue = False
-    state = factory.LazyAttribute(
-        lambda il: (
-            ImageLabelState.CONFIRMED if il.gold_answer == Answer.YES else ImageLabelState.REJECTED
-        )
-    )
+    gold_pool = GoldPool.TRAINING
 
 
 class VoterFactory(ContributorFactory):

@@ -33,11 +33,11 @@ def gold_rate(contributor: Contributor | None) -> float:
     return max(settings.GOLD_RATE_FLOOR, settings.GOLD_RATE_AFTER_TRAINING * decay)
 
 
-def gold_due(contributor: Contributor | None, *, rng) -> bool:
+def gold_due(contributor: Contributor | None, *, rng, rate: float | None = None) -> bool:
     """Whether the next task should be a gold item: always a newcomer's first one, then at the
-    contributor's gold rate (label questions and annotation reviews alike)."""
+    contributor's gold rate, or `rate` (label questions and annotation reviews alike)."""
     first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
-    return first_task or rng.random() < gold_rate(contributor)
+    return first_task or rng.random() < (gold_rate(contributor) if rate is None else rate)
 
 
 def counts_votes(contributor: Contributor) -> bool:
@@ -113,11 +113,12 @@ def training_evaluate(*, contributor_id: int) -> Contributor:
 
 
 def gold_answer_record(
-    *, contributor: Contributor, correct: bool | None, expected: str
+    *, contributor: Contributor, correct: bool | None, expected: str, feedback: bool = True
 ) -> dict | None:
     """Count an answer on a gold item (label or annotation) in the contributor's gold record
     and apply the training rules; `correct` is None for "not sure", which counts for nothing.
-    Returns the feedback a trainee sees (right or not, the expected answer, passed or not)."""
+    Returns the feedback a trainee sees (right or not, the expected answer, passed or not) when
+    `feedback` is allowed (training gold; hidden checks never say anything)."""
     if correct is None:
         return None
     Contributor.objects.filter(pk=contributor.pk).update(
@@ -126,7 +127,7 @@ def gold_answer_record(
     )
     was_training = contributor.in_training
     updated = training_evaluate(contributor_id=contributor.pk)
-    if not was_training:
+    if not was_training or not feedback:
         return None
     return {"correct": correct, "expected": expected, "training_passed": not updated.in_training}
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from labels_app.admin import ImageLabelAdmin
-from labels_app.models import Answer
+from labels_app.models import Answer, GoldPool
 
 from .models import ValidationQuestion
 from .services import gold_mark
@@ -11,22 +11,40 @@ from .services import gold_mark
 class ValidationQuestionAdmin(ImageLabelAdmin):
     """Image-labels as validation questions; moderators make gold items (known answers) here."""
 
-    actions = ["mark_gold_yes", "mark_gold_no"]
+    actions = ["mark_training_yes", "mark_training_no", "mark_hidden_yes", "mark_hidden_no"]
 
-    def _gold(self, request, queryset, answer):
+    def _gold(self, request, queryset, answer, pool):
         for image_label in queryset:
-            gold_mark(image_label=image_label, answer=answer)
-            self.log_change(request, image_label, f"Marked as gold: {answer}.")
+            gold_mark(image_label=image_label, answer=answer, pool=pool)
+            self.log_change(request, image_label, f"Marked as {pool} gold: {answer}.")
         self.message_user(
-            request, f"{queryset.count()} item(s) are now gold with answer “{answer}”."
+            request, f"{queryset.count()} item(s) are now {pool} gold with answer “{answer}”."
         )
 
-    @admin.action(description="Mark as gold: the image DOES show the label", permissions=["change"])
-    def mark_gold_yes(self, request, queryset):
-        self._gold(request, queryset, Answer.YES)
+    @admin.action(
+        description="Training item (newcomers learn with feedback): the image DOES show it",
+        permissions=["change"],
+    )
+    def mark_training_yes(self, request, queryset):
+        self._gold(request, queryset, Answer.YES, GoldPool.TRAINING)
 
     @admin.action(
-        description="Mark as gold: the image does NOT show the label", permissions=["change"]
+        description="Training item (newcomers learn with feedback): the image does NOT show it",
+        permissions=["change"],
     )
-    def mark_gold_no(self, request, queryset):
-        self._gold(request, queryset, Answer.NO)
+    def mark_training_no(self, request, queryset):
+        self._gold(request, queryset, Answer.NO, GoldPool.TRAINING)
+
+    @admin.action(
+        description="Hidden check (never any feedback): the image DOES show it",
+        permissions=["change"],
+    )
+    def mark_hidden_yes(self, request, queryset):
+        self._gold(request, queryset, Answer.YES, GoldPool.HIDDEN)
+
+    @admin.action(
+        description="Hidden check (never any feedback): the image does NOT show it",
+        permissions=["change"],
+    )
+    def mark_hidden_no(self, request, queryset):
+        self._gold(request, queryset, Answer.NO, GoldPool.HIDDEN)

@@ -11,8 +11,9 @@ class ValidationQuestionQuerySet(ImageLabelQuerySet):
         """Open image-labels on public images that need more answers."""
         return self.filter(in_queue=True)
 
-    def gold(self) -> ValidationQuestionQuerySet:
-        return self.exclude(gold_answer="").filter(public_q("image__"))
+    def gold(self, pool: str) -> ValidationQuestionQuerySet:
+        """Gold items of one pool (training or hidden) on public images."""
+        return self.exclude(gold_answer="").filter(public_q("image__"), gold_pool=pool)
 
     def not_seen_by(self, contributor, *, gold_only: bool = False) -> ValidationQuestionQuerySet:
         """Without the ones this contributor answered or skipped (NOT EXISTS, index-backed).

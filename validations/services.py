@@ -6,11 +6,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 
-from contributors.models import Contributor
+from contributors.models import Contributor, TrustLevel
 from core.errors import DomainError
 from core.params import id_or_none
 from core.sampling import neediest_first, random_first
-from labels_app.models import Answer, ImageLabel, ImageLabelState, Label, LabelKind
+from labels_app.models import Answer, GoldPool, ImageLabel, ImageLabelState, Label, LabelKind
 from trust.evidence import evidence_update
 from trust.served import task_served_check, tasks_serve
 from trust.services import (
@@ -18,6 +18,7 @@ from trust.services import (
     counts_votes,
     gold_answer_record,
     gold_due,
+    gold_rate,
     judgement_weight,
     judgements_counted,
 )
@@ -60,7 +61,7 @@ def consensus_apply(
     }
     if raw_answer is not None:
         changes[f"{raw_answer}_count"] = F(f"{raw_answer}_count") + 1
-    ImageLabel.objects.filter(pk=image_label_id, gold_answer="").update(**changes)
+    ImageLabel.objects.filter(pk=image_label_id).update(**changes)
 
 
 # --- Training and trust ----------------------------------------------------------------------
@@ -78,7 +79,7 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
     weight = judgement_weight(contributor) if counting else 0.0
     flipped = 0
     pending = (
-        Vote.objects.filter(contributor_id=contributor_id, on_gold=False)
+        Vote.objects.filter(contributor_id=contributor_id)
         .exclude(counted=counting)
         .values_list("pk", flat=True)
     )
@@ -107,22 +108,29 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
 
 
 @transaction.atomic
-def gold_mark(*, image_label: ImageLabel, answer: str) -> ImageLabel:
-    """Make an image-label a gold item with a known answer (moderators, from the admin)."""
+def gold_mark(*, image_label: ImageLabel, answer: str, pool: str = GoldPool.HIDDEN) -> ImageLabel:
+    """Make an image-label a gold item with a known answer (moderators, from the admin).
+
+    The answer stays private: the item keeps its public state and numbers, which come from the
+    crowd's votes as for any item, so no listing or payload tells it apart. Training gold
+    teaches newcomers (with feedback) until it retires; hidden gold checks everyone silently.
+    """
     if answer not in (Answer.YES, Answer.NO):
         raise DomainError("A gold answer is 'yes' or 'no'.", code="invalid_answer")
-    decided = ImageLabelState.CONFIRMED if answer == Answer.YES else ImageLabelState.REJECTED
+    if pool not in (GoldPool.TRAINING, GoldPool.HIDDEN):
+        raise DomainError("A gold item trains or checks: 'training' or 'hidden'.", code="invalid")
     ImageLabel.objects.filter(pk=image_label.pk).update(
-        gold_answer=answer,
-        state=decided,
-        probability=1.0 if answer == Answer.YES else 0.0,
-        in_queue=False,
-        needs_annotation=answer == Answer.YES
-        and image_label.label.kind == LabelKind.OBJECT
-        and image_label.image.is_public,
+        gold_answer=answer, gold_pool=pool, gold_trainees=0
     )
+    _answers_on_gold_marked(image_label)
     image_label.refresh_from_db()
     return image_label
+
+
+def _answers_on_gold_marked(image_label: ImageLabel) -> None:
+    """Answers given before an item became gold are answers on gold now, so choosing the next
+    gold item (which looks only at answers on gold, over a small index) skips it for them."""
+    Vote.objects.filter(image_label=image_label).update(on_gold=True)
 
 
 # --- Voting ----------------------------------------------------------------------------------
@@ -157,18 +165,15 @@ def _takes_answers(image_label: ImageLabel | None) -> ImageLabel:
             code="image_not_public",
             status=409,
         )
-    if not image_label.is_gold and image_label.state != ImageLabelState.OPEN:
-        raise DomainError(
-            f"This label was already decided ({image_label.state}) and takes no more answers.",
-            code="already_decided",
-            status=409,
-        )
+    # Decided items take answers too when they are handed out again (re-checks and gold), so a
+    # wrong decision can be reopened by later evidence.
     return image_label
 
 
 def _new_vote(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> Vote:
-    """An unsaved vote, counted and weighted as the voter's standing says (gold never counts)."""
-    counting = counts_votes(contributor) and not image_label.is_gold
+    """An unsaved vote, counted and weighted as the voter's standing says (on gold as on any
+    item: the public numbers of a gold item must look like any other's)."""
+    counting = counts_votes(contributor)
     return Vote(
         image_label=image_label,
         contributor=contributor,
@@ -180,25 +185,56 @@ def _new_vote(*, contributor: Contributor, image_label: ImageLabel, answer: str)
 
 
 def _vote_apply(*, contributor: Contributor, vote: Vote) -> JudgementResult:
-    """What a stored vote changes: the voter's gold record, or the item's consensus."""
+    """What a stored vote changes: the item's consensus, and on a gold item the voter's gold
+    record too (with feedback only on training gold, only for trainees)."""
     image_label, answer = vote.image_label, vote.answer
     feedback = None
-    if image_label.is_gold:
+    if contributor.trust_level == TrustLevel.MODERATOR and answer != Answer.UNSURE:
+        _moderator_answer_teaches(image_label, answer)
+    elif image_label.is_gold:
+        training = image_label.gold_pool == GoldPool.TRAINING
+        if training and contributor.in_training:
+            _training_item_answered(image_label)
         feedback = gold_answer_record(
             contributor=contributor,
             correct=None if answer == Answer.UNSURE else answer == image_label.gold_answer,
             expected=image_label.gold_answer,
+            feedback=training,
         )
-    else:
-        consensus_apply(
-            image_label_id=image_label.pk,
-            image_public=True,
-            annotatable=image_label.label.kind == LabelKind.OBJECT,
-            evidence_delta=SIGN[answer] * vote.weight,
-            counted_delta=int(vote.counted),
-            raw_answer=answer,
-        )
+    consensus_apply(
+        image_label_id=image_label.pk,
+        image_public=True,
+        annotatable=image_label.label.kind == LabelKind.OBJECT,
+        evidence_delta=SIGN[answer] * vote.weight,
+        counted_delta=int(vote.counted),
+        raw_answer=answer,
+    )
     return JudgementResult(vote=vote, feedback=feedback)
+
+
+def _moderator_answer_teaches(image_label: ImageLabel, answer: str) -> None:
+    """A moderator's answer is a known answer: the item becomes training gold (a fresh site
+    gets items to train newcomers on from its moderators' ordinary validating). Items already
+    gold keep their pool, so a hidden check stays hidden."""
+    if ImageLabel.objects.filter(pk=image_label.pk, gold_answer="").update(
+        gold_answer=answer, gold_pool=GoldPool.TRAINING, gold_trainees=0
+    ):
+        _answers_on_gold_marked(image_label)
+
+
+def _training_item_answered(image_label: ImageLabel) -> None:
+    """Count a trainee on a training item; once enough trainees have seen its answer it retires
+    (a ring of trainees pooling what feedback told them learns items nobody is checked on)."""
+    ImageLabel.objects.filter(pk=image_label.pk).update(
+        gold_trainees=F("gold_trainees") + 1,
+        gold_pool=Case(
+            When(
+                gold_trainees__gte=settings.TRAINING_GOLD_MAX_TRAINEES - 1,
+                then=Value(GoldPool.RETIRED),
+            ),
+            default=F("gold_pool"),
+        ),
+    )
 
 
 def record_answer(
@@ -336,11 +372,17 @@ def validation_skip(*, contributor: Contributor, image_label_id: int) -> None:
 # --- Next task -------------------------------------------------------------------------------
 
 
+def gold_pool_for(contributor: Contributor | None) -> str:
+    """Trainees learn on training gold (with feedback); everyone else meets hidden checks."""
+    training = contributor is None or contributor.in_training
+    return GoldPool.TRAINING if training else GoldPool.HIDDEN
+
+
 def _next_gold(
     *, contributor: Contributor | None, label: Label | None, exclude: tuple, rng
 ) -> ImageLabel | None:
     gold = (
-        ValidationQuestion.objects.gold()
+        ValidationQuestion.objects.gold(gold_pool_for(contributor))
         .not_seen_by(contributor, gold_only=True)
         .exclude(pk__in=exclude)
         .select_related("image", "label__parent")
@@ -381,7 +423,8 @@ def next_validation_task(
     `exclude` lets a page preload the task after the one on screen.
     """
     task = None
-    if gold_due(contributor, rng=rng):
+    rate = label_gold_rate(contributor, label) if label is not None else None
+    if gold_due(contributor, rng=rng, rate=rate):
         task = _next_gold(contributor=contributor, label=label, exclude=exclude, rng=rng)
     if task is None:
         task = _next_in_queue(contributor=contributor, label=label, exclude=exclude, rng=rng)
@@ -401,9 +444,41 @@ def next_validation_grid(
     """Up to `size` open image-labels of one label for the grid, most-needed first, handed to
     this contributor (or `audience`) like single questions."""
     rows = _grid_rows(contributor=contributor, label=label, size=size, rng=rng)
+    rows = _with_hidden_gold(rows, contributor=contributor, label=label, rng=rng)
     tasks_serve(
         contributor=contributor, audience=audience, kind=SERVED_KIND, ids=[r.pk for r in rows]
     )
+    return rows
+
+
+def label_gold_rate(contributor: Contributor | None, label: Label) -> float:
+    """The contributor's gold rate, raised for someone answering much of one label (a flood
+    against one label meets more checks there): up to GOLD_RATE_LABEL_FOCUS_MAX times."""
+    rate = gold_rate(contributor)
+    if contributor is None or rate == 0:
+        return rate
+    on_label = Vote.objects.filter(contributor=contributor, image_label__label=label).count()
+    focus = 1 + on_label / settings.GOLD_RATE_LABEL_FOCUS_VOTES
+    return min(1.0, rate * min(focus, settings.GOLD_RATE_LABEL_FOCUS_MAX))
+
+
+def _with_hidden_gold(rows: list, *, contributor: Contributor | None, label: Label, rng) -> list:
+    """Swap some grid places for gold items of the label, at the contributor's rate for it, and
+    shuffle, so neither the grid nor the order of its items tells where the checks are."""
+    rate = label_gold_rate(contributor, label)
+    wanted = sum(rng.random() < rate for _ in rows)
+    if wanted:
+        taken = {row.pk for row in rows}
+        gold = list(
+            ValidationQuestion.objects.gold(gold_pool_for(contributor))
+            .not_seen_by(contributor, gold_only=True)
+            .filter(label=label, random_key__gte=rng.random())
+            .exclude(pk__in=taken)
+            .select_related("image", "label")
+            .order_by("random_key")[:wanted]
+        )
+        rows = rows[: len(rows) - len(gold)] + gold
+    rng.shuffle(rows)
     return rows
 
 

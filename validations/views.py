@@ -9,11 +9,12 @@ from contributors.identity import contributor_for_write
 from core.errors import DomainError
 from core.ratelimits import rate_limit
 from core.views import DomainErrorPageMixin
-from labels_app.models import Label
+from labels_app.models import GoldPool, Label
 from labels_app.params import label_asked, label_param
 from trust.feedback import training_feedback_show, training_feedback_take
 from trust.served import audience_of
 
+from .models import ValidationQuestion
 from .services import (
     GRID_SIZE,
     next_validation_grid,
@@ -47,6 +48,7 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
             task=task,
             label=label,
             in_training=contributor is None or contributor.in_training,
+            training_available=ValidationQuestion.objects.gold(GoldPool.TRAINING).exists(),
             training_feedback=training_feedback_take(self.request),
             **kwargs,
         )

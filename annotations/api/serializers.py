@@ -185,7 +185,7 @@ class AnnotationVoteSerializer(JudgementSerializer):
 
     class Meta:
         model = AnnotationVote
-        fields = ["id", "annotation", "revision", "answer", "counted", "created_at", "feedback"]
+        fields = ["id", "annotation", "revision", "answer", "created_at", "feedback"]
         read_only_fields = fields
 
     @extend_schema_field(ReviewFeedbackSerializer(allow_null=True))
@@ -252,7 +252,6 @@ class RefinementAnswerSerializer(serializers.ModelSerializer):
             "question",
             "value",
             "dont_know",
-            "counted",
             "created_at",
             "question_state",
             "decided_value",

@@ -210,7 +210,8 @@ def test_newcomer_gets_training_feedback_and_passes_training(page, settings):
     assert sorted(
         Vote.objects.values_list("image_label", "answer", "on_gold", "counted")
     ) == sorted(
-        [(first.pk, first.gold_answer, True, False), (second.pk, second.gold_answer, True, False)]
+        # Answers on gold count like any once training passed (gold must look like any item).
+        [(first.pk, first.gold_answer, True, True), (second.pk, second.gold_answer, True, True)]
     )
 
 

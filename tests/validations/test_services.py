@@ -129,9 +129,8 @@ def test_second_vote_on_the_same_item_is_a_conflict_and_the_first_stands():
         (lambda: 999_999, 404, "not_found"),
         (lambda: "abc", 404, "not_found"),
         (lambda: ImageLabelFactory(image=ImageFactory()).pk, 409, "image_not_public"),
-        (lambda: ImageLabelFactory(state=ImageLabelState.REJECTED).pk, 409, "already_decided"),
     ],
-    ids=["missing", "not-a-number", "pending-image", "rejected-image-label"],
+    ids=["missing", "not-a-number", "pending-image"],
 )
 def test_votes_on_items_that_cannot_take_answers_are_refused(make, status, code):
     image_label_id = make()
@@ -171,7 +170,8 @@ def test_gold_answer_while_training_says_whether_it_was_right():
     assert result.feedback == {"correct": False, "expected": "no", "training_passed": False}
     assert (trainee.gold_answered, trainee.gold_correct) == (1, 0)
     gold.refresh_from_db()
-    assert gold.state == ImageLabelState.REJECTED  # gold items keep their known answer
+    # Publicly it is an item like any other: its numbers come from the answers it got.
+    assert (gold.state, gold.yes_count, gold.gold_trainees) == (ImageLabelState.OPEN, 1, 1)
 
 
 def test_passing_training_makes_earlier_votes_count(django_capture_on_commit_callbacks):
@@ -201,7 +201,7 @@ def test_a_voter_below_the_threshold_loses_all_counted_votes_and_it_can_be_undon
     items = [ImageLabelFactory() for _ in range(3)]
     for item in items:
         vote_cast(contributor=voter, image_label_id=item.pk, answer="yes")
-    wrong_gold = [GoldImageLabelFactory(gold_answer="no") for _ in range(6)]
+    wrong_gold = [GoldImageLabelFactory(gold_answer="no", gold_pool="hidden") for _ in range(6)]
 
     with django_capture_on_commit_callbacks(execute=True):
         for gold in wrong_gold:
@@ -219,7 +219,8 @@ def test_a_voter_below_the_threshold_loses_all_counted_votes_and_it_can_be_undon
 
     voter.gold_answered, voter.gold_correct, voter.votes_counted = 30, 29, True
     voter.save()
-    assert contributor_votes_recount(contributor_id=voter.pk) == 3
+    # Votes on gold count like any (gold items look like any item), so all nine flip back.
+    assert contributor_votes_recount(contributor_id=voter.pk) == 9
     items[0].refresh_from_db()
     assert items[0].evidence == pytest.approx(weight_of(29, 30))
 
@@ -318,13 +319,65 @@ def test_next_task_uses_a_bounded_number_of_queries(django_assert_max_num_querie
         assert task.image.pk and task.label.name
 
 
-def test_gold_mark_takes_an_item_out_of_the_queue_with_its_answer():
+def test_gold_mark_keeps_the_known_answer_private_and_the_item_ordinary():
     image_label = ImageLabelFactory()
+    before = ImageLabel.objects.values().get(pk=image_label.pk)
 
     gold_mark(image_label=image_label, answer="no")
 
+    after = ImageLabel.objects.values().get(pk=image_label.pk)
     assert image_label.is_gold
-    assert (image_label.state, image_label.in_queue) == (ImageLabelState.REJECTED, False)
+    assert (image_label.gold_answer, image_label.gold_pool) == ("no", "hidden")
+    changed = {field for field in before if before[field] != after[field]}
+    assert changed == {"gold_answer", "gold_pool"}
+
+
+def test_a_decided_item_handed_out_again_takes_answers_that_can_reopen_it():
+    item = ImageLabelFactory()
+    voters = [VoterFactory(gold_answered=60, gold_correct=60) for _ in range(5)]
+    for voter in voters[:2]:
+        vote_cast(contributor=voter, image_label_id=item.pk, answer="yes")
+    item.refresh_from_db()
+    assert item.state == ImageLabelState.CONFIRMED
+
+    for voter in voters[2:]:
+        vote_cast(contributor=voter, image_label_id=item.pk, answer="no")
+
+    item.refresh_from_db()
+    assert item.state == ImageLabelState.OPEN
+    assert (item.yes_count, item.no_count) == (2, 3)
+
+
+def test_training_gold_retires_after_enough_trainees_saw_its_answer(settings):
+    settings.TRAINING_GOLD_MAX_TRAINEES = 3
+    gold = GoldImageLabelFactory(gold_answer="no")
+
+    for _ in range(3):
+        vote_cast(contributor=ContributorFactory(), image_label_id=gold.pk, answer="no")
+
+    gold.refresh_from_db()
+    assert (gold.gold_trainees, gold.gold_pool) == (3, "retired")
+    # It stays an ordinary question, but teaches (and reveals) nothing any more.
+    latecomer = ContributorFactory()
+    late = vote_cast(contributor=latecomer, image_label_id=gold.pk, answer="yes")
+    latecomer.refresh_from_db()
+    assert late.feedback is None
+    assert latecomer.gold_answered == 0
+
+
+def test_hidden_gold_checks_silently_and_trainees_learn_on_training_gold():
+    hidden = GoldImageLabelFactory(gold_answer="no", gold_pool="hidden")
+    training = GoldImageLabelFactory(gold_answer="no")
+    voter, trainee = VoterFactory(), ContributorFactory()
+
+    checked = vote_cast(contributor=voter, image_label_id=hidden.pk, answer="yes")
+    taught = vote_cast(contributor=trainee, image_label_id=training.pk, answer="yes")
+
+    voter.refresh_from_db()
+    assert checked.feedback is None
+    assert (voter.gold_answered, voter.gold_correct) == (11, 10)
+    assert taught.feedback["expected"] == "no"
+    assert next_validation_task(contributor=ContributorFactory()) == training
 
 
 def test_batch_votes_store_all_answers():

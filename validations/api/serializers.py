@@ -50,7 +50,9 @@ class VoteSerializer(JudgementSerializer):
 
     class Meta:
         model = Vote
-        fields = ["id", "image_label", "answer", "counted", "created_at", "feedback"]
+        # Not whether it counted: on a check it would say which items are checks, and twice
+        # in a row it would tell a voter they were demoted.
+        fields = ["id", "image_label", "answer", "created_at", "feedback"]
         read_only_fields = fields
 
     @extend_schema_field(FeedbackSerializer(allow_null=True))
