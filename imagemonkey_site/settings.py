@@ -293,6 +293,12 @@ CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", def
 # Judgements are taken only on tasks handed to the judge within this many seconds.
 TASK_SERVED_SECONDS = env.int("TASK_SERVED_SECONDS", default=3600)
 
+# A share of a counting voter's tasks are decided items handed out again (those decided on at
+# most RECHECK_MAX_COUNTED_VOTES counted votes): a wrong decision can be reopened, and a
+# served decided item is nothing special (hidden checks are served regardless of state too).
+RECHECK_RATE = env.float("RECHECK_RATE", default=0.05)
+RECHECK_MAX_COUNTED_VOTES = env.int("RECHECK_MAX_COUNTED_VOTES", default=3)
+
 # --- Annotation tasks --------------------------------------------------------------------
 ANNOTATION_LEASE_SECONDS = env.int("ANNOTATION_LEASE_SECONDS", default=300)
 # After this many "not annotatable" marks (too small, too many instances) a task retires.

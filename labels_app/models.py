@@ -203,6 +203,13 @@ class ImageLabel(models.Model):
                 name="image_label_gold",
             ),
             models.Index(fields=["label", "state"], name="image_label_label_state"),
+            # Re-checks: a random decided item, among those decided on few counted votes (the
+            # 3 is RECHECK_MAX_COUNTED_VOTES's default; with a larger setting it goes unused).
+            models.Index(
+                fields=["random_key"],
+                condition=~models.Q(state="open") & models.Q(counted_votes__lte=3),
+                name="image_label_recheck",
+            ),
             models.Index(
                 fields=["random_key"],
                 condition=models.Q(needs_annotation=True),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from donations.querysets import public_q
@@ -31,6 +32,13 @@ class ValidationQuestionQuerySet(ImageLabelQuerySet):
             image_label=models.OuterRef("pk"), contributor=contributor
         )
         return self.filter(~models.Exists(answered), ~models.Exists(skipped))
+
+    def recheckable(self) -> ValidationQuestionQuerySet:
+        """Decided items on public images decided on few counted votes, where a wrong decision
+        is likeliest and a second look cheapest (see RECHECK_RATE)."""
+        return self.exclude(state="open").filter(
+            public_q("image__"), counted_votes__lte=settings.RECHECK_MAX_COUNTED_VOTES
+        )
 
     def open_for(self, contributor) -> ValidationQuestionQuerySet:
         return self.in_queue().not_seen_by(contributor)

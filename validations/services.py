@@ -392,6 +392,21 @@ def _next_gold(
     return random_first(gold, rng=rng)
 
 
+def _next_recheck(
+    *, contributor: Contributor, label: Label | None, exclude: tuple, rng
+) -> ImageLabel | None:
+    """A decided item handed out again: its answers add evidence and can reopen it."""
+    rows = (
+        ValidationQuestion.objects.recheckable()
+        .not_seen_by(contributor)
+        .exclude(pk__in=exclude)
+        .select_related("image", "label__parent")
+    )
+    if label is not None:
+        rows = rows.filter(label=label)
+    return random_first(rows, rng=rng)
+
+
 def _next_in_queue(
     *, contributor: Contributor | None, label: Label | None, exclude: tuple, rng
 ) -> ImageLabel | None:
@@ -426,6 +441,12 @@ def next_validation_task(
     rate = label_gold_rate(contributor, label) if label is not None else None
     if gold_due(contributor, rng=rng, rate=rate):
         task = _next_gold(contributor=contributor, label=label, exclude=exclude, rng=rng)
+    elif (
+        contributor is not None
+        and counts_votes(contributor)
+        and rng.random() < settings.RECHECK_RATE
+    ):
+        task = _next_recheck(contributor=contributor, label=label, exclude=exclude, rng=rng)
     if task is None:
         task = _next_in_queue(contributor=contributor, label=label, exclude=exclude, rng=rng)
     if task is not None:

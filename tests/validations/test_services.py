@@ -465,3 +465,18 @@ def test_grid_offers_open_items_of_one_label_not_seen_before():
     grid = next_validation_grid(contributor=voter, label=dog, size=12)
 
     assert sorted(item.pk for item in grid) == sorted(item.pk for item in items[1:])
+
+
+def test_a_share_of_tasks_hands_a_thinly_decided_item_out_again(settings):
+    settings.RECHECK_RATE = 1.0
+    settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 0
+    ImageLabelFactory()
+    thin = ImageLabelFactory(state=ImageLabelState.CONFIRMED, in_queue=False, counted_votes=2)
+    ImageLabelFactory(state=ImageLabelState.CONFIRMED, in_queue=False, counted_votes=9)
+    voter = VoterFactory()
+
+    task = next_validation_task(contributor=voter)
+    answered = vote_cast(contributor=voter, image_label_id=thin.pk, answer="no")
+
+    assert task == thin
+    assert answered.vote.counted
