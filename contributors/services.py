@@ -4,6 +4,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.events import announce
+
 from .models import ApiToken, Contributor
 
 
@@ -33,7 +35,9 @@ def contributor_merge(*, source: Contributor, target: Contributor) -> Contributo
     source.merged_into = target
     source.points = 0
     source.save(update_fields=["merged_into", "points"])
-    target.refresh_from_db(fields=["points", "banned_until"])
+    # The trust record (known answers, training) lives with trust, which listens for this.
+    announce("contributor.merged", source=source, target=target)
+    target.refresh_from_db()
     return target
 
 

@@ -10,3 +10,10 @@ class TrustConfig(AppConfig):
 
     name = "trust"
     verbose_name = "Trust"
+
+    def ready(self):
+        from core.events import listen
+
+        from .services import trust_records_merge
+
+        listen("contributor.merged", trust_records_merge)

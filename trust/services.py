@@ -137,6 +137,22 @@ def judgements_counted(*, contributor: Contributor, count: int) -> None:
     Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + count)
 
 
+def trust_records_merge(*, source: Contributor, target: Contributor) -> None:
+    """One person, two identities: the anonymous one's known answers and experience join the
+    account's, the training rules are applied to the sum, and every judgement (now all under
+    the account) is recounted as the merged record says (listens to "contributor.merged")."""
+    Contributor.objects.filter(pk=target.pk).update(
+        gold_answered=F("gold_answered") + source.gold_answered,
+        gold_correct=F("gold_correct") + source.gold_correct,
+        votes_cast=F("votes_cast") + source.votes_cast,
+    )
+    Contributor.objects.filter(pk=source.pk).update(
+        gold_answered=0, gold_correct=0, votes_cast=0, votes_counted=False
+    )
+    training_evaluate(contributor_id=target.pk)
+    recount_enqueue(target.pk)
+
+
 @transaction.atomic
 def contributor_trust_set(*, contributor: Contributor, level: int, locked: bool) -> Contributor:
     """A moderator's override of a trust level (and its lock); recounts judgements if that

@@ -5,13 +5,21 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from contributors.identity import SESSION_KEY
 from contributors.models import Contributor
 from donations.models import Image
 from tests import image_files
-from tests.factories import ImageFactory, RegisteredContributorFactory, UserFactory
+from tests.factories import (
+    ContributorFactory,
+    ImageFactory,
+    ImageLabelFactory,
+    RegisteredContributorFactory,
+    UserFactory,
+)
+from validations.models import Vote
 
 from .browser import PASSWORD, csrf_token, donate, photo_upload, post_form
 
@@ -378,3 +386,41 @@ def test_sign_up_page_sends_a_logged_in_user_to_the_profile(logged_in):
 
     assert response.status_code == 302
     assert response.url == "/accounts/profile/"
+
+
+def test_a_log_in_merge_carries_the_trust_record_and_recounts(
+    visitor, django_capture_on_commit_callbacks, settings
+):
+    """Votes given while anonymous move to the account; so must the known answers they were
+    judged by, or counted votes would sit under an account still in training (or the reverse)."""
+    from tests.served import vote_cast
+
+    settings.TRAINING_MIN_GOLD = 3
+    account = RegisteredContributorFactory()  # never answered a known question: in training
+    anonymous = ContributorFactory(
+        gold_answered=4,
+        gold_correct=4,
+        votes_counted=True,
+        trust_level=1,
+        training_passed_at=timezone.now(),
+    )
+    item = ImageLabelFactory()
+    vote_cast(contributor=anonymous, image_label_id=item.pk, answer="yes")
+    session = visitor.session
+    session[SESSION_KEY] = anonymous.pk
+    session.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_form(
+            visitor, "/accounts/login/", {"username": account.user.username, "password": PASSWORD}
+        )
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    anonymous.refresh_from_db()
+    assert (account.gold_answered, account.gold_correct) == (4, 4)
+    assert account.votes_counted and not account.in_training
+    assert (anonymous.gold_answered, anonymous.votes_counted) == (0, False)
+    vote = Vote.objects.get()
+    assert vote.contributor == account
+    assert vote.counted
