@@ -185,7 +185,7 @@ def crowd_create(args: argparse.Namespace, adversarial: float, rng: random.Rando
     """Images, image-labels, gold items and voters as cheap rows (no files are needed)."""
     from contributors.models import Contributor
     from donations.models import Image, ImageStatus
-    from labels_app.models import Answer, ImageLabel, Label
+    from labels_app.models import Answer, GoldPool, ImageLabel, Label
     from validations.services import gold_mark
 
     tag = f"{args.seed}-{adversarial}-{rng.random():.12f}"
@@ -239,8 +239,10 @@ def crowd_create(args: argparse.Namespace, adversarial: float, rng: random.Rando
     rng.shuffle(ids)
     item_ids, gold_ids = ids[: args.labels], ids[args.labels :]
     truth = {pk: Answer.YES if rng.random() < args.yes_share else Answer.NO for pk in ids}
-    for image_label in ImageLabel.objects.filter(pk__in=gold_ids):
-        gold_mark(image_label=image_label, answer=truth[image_label.pk])
+    # Half the gold teaches newcomers (with feedback), half checks everyone silently.
+    for index, image_label in enumerate(ImageLabel.objects.filter(pk__in=gold_ids)):
+        pool = GoldPool.TRAINING if index % 2 == 0 else GoldPool.HIDDEN
+        gold_mark(image_label=image_label, answer=truth[image_label.pk], pool=pool)
 
     kinds = kinds_assign(args.voters, adversarial, args.careless, rng)
     created = Contributor.objects.bulk_create([Contributor() for _ in kinds])

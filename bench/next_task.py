@@ -411,20 +411,19 @@ IMAGE_LABEL_ROWS = BulkRows(
         "unsure_count": "unsure",
         "counted_votes": "counted",
         "evidence": "evidence",
-        "probability": "CASE gold WHEN 'yes' THEN 1.0 WHEN 'no' THEN 0.0 "
-        "ELSE 1.0 / (1.0 + exp(-evidence)) END",
-        "state": "CASE WHEN gold = 'yes' OR (gold = '' AND evidence >= %(decisive)s) "
-        "THEN 'confirmed' "
-        "WHEN gold = 'no' OR (gold = '' AND evidence <= -%(decisive)s) THEN 'rejected' "
-        "ELSE 'open' END",
+        # The app's rule: a gold item's known answer is private; its public numbers come from
+        # its votes like any item's.
+        "probability": "1.0 / (1.0 + exp(-evidence))",
+        "state": "CASE WHEN evidence >= %(decisive)s THEN 'confirmed' "
+        "WHEN evidence <= -%(decisive)s THEN 'rejected' ELSE 'open' END",
         "gold_answer": "gold",
-        "in_queue": "gold = '' AND evidence > -%(decisive)s AND evidence < %(decisive)s",
+        "gold_pool": "CASE WHEN gold = '' THEN '' ELSE 'hidden' END",
+        "gold_trainees": "0",
+        "in_queue": "evidence > -%(decisive)s AND evidence < %(decisive)s",
         # The app's rule: confirmed object labels on public images wait to be outlined.
-        "needs_annotation": "(gold = 'yes' OR (gold = '' AND evidence >= %(decisive)s)) "
-        "AND (%(label_is_object)s::bool[])[label_pos]",
+        "needs_annotation": "evidence >= %(decisive)s AND (%(label_is_object)s::bool[])[label_pos]",
         "random_key": "random_key",
-        "sort_key": "CASE WHEN gold = '' THEN least(counted, 10) + abs(evidence) + random_key "
-        "ELSE 0 END",
+        "sort_key": "least(counted, 10) + abs(evidence) + random_key",
         "added_by_id": "CASE WHEN k = 0 "
         "THEN (%(donor_ids)s::bigint[])[pg_temp.bench_donor(i, %(donors)s)] "
         "ELSE (%(pool_ids)s::bigint[])[pg_temp.bench_voter(i, k, %(pool)s, %(stride)s)] END",
