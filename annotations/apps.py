@@ -8,11 +8,14 @@ class AnnotationsConfig(AppConfig):
     def ready(self):
         from contributors.contributions import contribution_counter_register
         from trust.recounts import recounter_register
+        from trust.reliability import answers_register
 
         from .models import AnnotationRevision, AnnotationVote, RefinementAnswer
-        from .services import contributor_reviews_recount
+        from .services import contributor_reviews_recount, quiz_answers, review_answers
 
         recounter_register("annotation_reviews_and_quiz", contributor_reviews_recount)
+        answers_register("annotation_reviews", review_answers)
+        answers_register("quiz_answers", quiz_answers)
 
         contribution_counter_register(
             key="outlines_drawn",

@@ -664,53 +664,84 @@ def _shape_refine(question: RefinementQuestion) -> None:
     annotation.save(update_fields=["shapes", "updated_at"])
 
 
+def review_answers(*, limit: int) -> list[tuple]:
+    """The newest good/bad reviews as (revision, reviewer, answer), for the reliability
+    estimate."""
+    rows = (
+        AnnotationVote.objects.exclude(answer=ReviewAnswer.UNSURE)
+        .order_by("-pk")
+        .values_list("annotation_id", "revision", "contributor_id", "answer")[:limit]
+    )
+    return [(f"{annotation}:{revision}", who, answer) for annotation, revision, who, answer in rows]
+
+
+def quiz_answers(*, limit: int) -> list[tuple]:
+    """The newest quiz answers other than "don't know" as (question, contributor, value)."""
+    return list(
+        RefinementAnswer.objects.exclude(value="")
+        .order_by("-pk")
+        .values_list("question_id", "contributor_id", "value")[:limit]
+    )
+
+
 def contributor_reviews_recount(*, contributor_id: int) -> int:
     """Make a contributor's annotation reviews and quiz answers counted or not, as their
     standing says — the label-vote recount's counterpart, run by the same background task.
 
     Each review flips once (a conditional UPDATE) and its evidence is added to or taken back
     from the revision it judged, if that is still current. Open quiz questions are decided
-    again with the corrected answers; values already written into shapes stay.
+    again with the corrected answers; values already written into shapes stay. Judgements
+    given before a demotion stay uncounted after a renewed promotion.
     Returns the number of reviews and answers flipped.
     """
     contributor = Contributor.objects.get(pk=contributor_id)
     counting = counts_votes(contributor)
     weight = judgement_weight(contributor) if counting else 0.0
-    pending = (
-        AnnotationVote.objects.filter(contributor_id=contributor_id, on_gold=False)
-        .exclude(counted=counting)
-        .values_list("pk", flat=True)
-    )
+    since = contributor.counting_since if counting else None
+    # (counted now, should be): what to count and what to stop counting.
+    flips = [(True, False)] if not counting else [(False, True)]
+    if since is not None:
+        flips.append((True, False))
+    reviews = AnnotationVote.objects.filter(contributor_id=contributor_id, on_gold=False)
     flipped = 0
-    for vote_id in list(pending.iterator()):
-        with transaction.atomic():
-            vote = (
-                AnnotationVote.objects.select_for_update()
-                .filter(pk=vote_id, counted=not counting)
-                .first()
-            )
-            if vote is None:
-                continue
-            sign = REVIEW_SIGN[vote.answer]
-            AnnotationVote.objects.filter(pk=vote.pk).update(counted=counting, weight=weight)
-            was_weighed = vote.weight > 0
-            review_consensus_apply(
-                annotation_id=vote.annotation_id,
-                revision=vote.revision,
-                evidence_delta=sign * weight if counting else -sign * vote.weight,
-                counted_delta=int(weight > 0) if counting else -int(was_weighed),
-            )
-            flipped += 1
+    for was, becomes in flips:
+        pending = reviews.filter(counted=was)
+        if since is not None:
+            pending = pending.filter(**{"created_at__gte" if becomes else "created_at__lt": since})
+        for vote_id in list(pending.values_list("pk", flat=True).iterator()):
+            flipped += _review_recount(vote_id, was=was, becomes=becomes, weight=weight)
     with transaction.atomic():
-        answers = RefinementAnswer.objects.filter(contributor_id=contributor_id).exclude(
-            counted=counting
-        )
+        answers = RefinementAnswer.objects.filter(contributor_id=contributor_id)
+        if since is not None:
+            stale = Q(counted=False, created_at__gte=since) | Q(counted=True, created_at__lt=since)
+        else:
+            stale = ~Q(counted=counting)
+        answers = answers.filter(stale)
         open_questions = list(
             RefinementQuestion.objects.select_for_update()
             .select_related("refinement")
             .filter(in_queue=True, pk__in=answers.values("question_id"))
         )
-        flipped += answers.update(counted=counting, weight=weight)
+        flipped += answers.filter(counted=False).update(counted=True, weight=weight)
+        flipped += answers.filter(counted=True).update(counted=False, weight=0.0)
         for question in open_questions:
             _refinement_decide(question)
     return flipped
+
+
+def _review_recount(vote_id: int, *, was: bool, becomes: bool, weight: float) -> int:
+    with transaction.atomic():
+        vote = AnnotationVote.objects.select_for_update().filter(pk=vote_id, counted=was).first()
+        if vote is None:
+            return 0
+        sign = REVIEW_SIGN[vote.answer]
+        weight = weight if becomes else 0.0
+        AnnotationVote.objects.filter(pk=vote.pk).update(counted=becomes, weight=weight)
+        was_weighed = vote.weight > 0
+        review_consensus_apply(
+            annotation_id=vote.annotation_id,
+            revision=vote.revision,
+            evidence_delta=sign * weight if becomes else -sign * vote.weight,
+            counted_delta=int(weight > 0) if becomes else -int(was_weighed),
+        )
+        return 1

@@ -1,51 +1,76 @@
-"""Simulation: does the site's trust-weighted consensus beat a plain majority of a mixed crowd?
+"""Simulation: can smart attackers, driven through the public HTTP API, flip the site's labels?
 
-A crowd of simulated voters answers image-labels whose truth only the simulation knows, through
-the real services - ``next_validation_task`` picks each task, ``vote_cast`` records each answer,
-gold answers drive ``training_evaluate`` and promotions or demotions recount votes through the
-real task (``recount_contributor_judgements`` on the immediate backend). Nothing of the rules is
-re-implemented here; the script only plays the voters and reads the rows at the end.
+Every simulated person is a browser: one ``django.test.Client(enforce_csrf_checks=True)`` each
+(own cookies, so own session and anonymous identity), with its network address as
+``REMOTE_ADDR``. They take tasks from ``GET /api/validations/next/`` (or the grid), answer with
+``POST /api/votes/`` (or ``/api/votes/batch/``), skip, read ``/api/image-labels/``,
+``/api/images/{id}/labels/`` and ``/api/me/`` - and decide what to answer only from what those
+responses contain, plus the truth of the photo, which a person sees by looking (the simulation
+made the items, so it knows). The people are in ``bench/crowd_people.py``. Nothing of the
+site's rules is re-implemented; votes count only on tasks the server handed to that identity,
+so refusals (409 ``not_served`` and others) are counted and reported.
 
-The crowd (from the issue):
+Seeding uses the ORM, not the API: ``--items`` image-labels (1,000) on cheap unlocked image rows,
+spread over ``--labels`` labels (5), each with a hidden truth ("yes" with ``--yes-share``, 0.5);
+``--gold`` more (100) made gold with the real ``gold_mark``, half training, half hidden.
+The community existed before the attack: right after each member's first write (which creates
+their anonymous contributor, or at sign-up) the script sets that contributor's ``created_at`` to
+30-365 days ago; sybils are created now. Community members are on distinct networks (one /24
+each), except that one honest voter in ten shares an address with another (a household).
 
-* ``--labels`` open image-labels (10,000) with a hidden truth, "yes" with ``--yes-share`` (0.5);
-* ``--gold`` extra image-labels (200) made gold with the real ``gold_mark`` and their truth;
-* ``--voters`` voters (500): honest answer right with p=0.9, careless with p=0.6, adversarial
-  always wrong (also on gold); ``--careless`` (0.2) stays fixed and honest voters make up the
-  rest, so raising adversaries to 30 % leaves 50 % honest. Nobody answers "unsure" or skips.
+The crowds (``--scenarios``, all by default), each ``--voters`` people (200), 20 % careless
+(right with p=0.6), the rest honest (p=0.9) except ``--attackers`` (30 %) of them:
 
-Each step picks a random voter who still gets tasks, so training, promotion and demotion
-happen over time as in a real crowd. A voter who gets no task is set aside; once all are, the
-run stops if the queue is empty or every open image-label was answered by every voter, and
-otherwise gives the voters another turn (a recount can reopen items). Gold alone does not bring
-a voter back: the services hand out gold even with an empty queue. A run also stops after
-``--votes-per-label`` answers per image-label on average (gold answers included).
+* ``none``: no attackers.
+* ``sleeper-training``: honest (and careful, p=0.97) until the vote response says
+  ``feedback.training_passed``, then wrong on everything but the gold they know from feedback.
+* ``sleeper-trusted``: the same, but they sign up for an account (anonymous identities get no
+  ``/api/me/``) and wait until ``/api/me/`` shows trust level 2; if it shows none, they wait
+  ``--trusted-wait`` answers (150).
+* ``sleeper-comeback``: hostile after training; when ``/api/me/`` shows a demotion (level 0)
+  they go quiet for ``--quiet-steps`` (400) other people's steps, come back honest until it shows
+  them counting again (at most 40 answers), then hostile again. Without a level shown: quiet
+  after every 30 hostile answers.
+* ``ring``: a gold-aware ring pooling training feedback (``feedback.expected``), which ids were
+  served to whom, the listing and each served item's numbers; right on known or likely gold
+  (served to 4+ members, decided yet served, 10+ answers) and on everything while in training,
+  wrong on the rest; 5 % of its tasks also try a vote on a listed id it was not served.
+* ``sybil``: the community without attackers plus ``--sybils`` (150) fresh anonymous identities
+  from ``--sybil-networks`` (4) /24s (a distinct address each), trained with their pooled memory,
+  then "no" on every item of one target label they are handed (grid + batch votes, except items
+  that look like checks) and honest elsewhere, ``--sybil-answers`` (40) answers each.
+* ``pileon``: colluders, honest until training passes, pick ``--pileon-items`` (50) open items of
+  one label from the listing and hunt them (next task with ``?label=``, skipping others), all
+  voting the wrong answer; 20 % of their steps also try a vote on a chosen id directly.
 
-Measured over the non-gold image-labels:
+People act in a random interleaving; the run stops after ``--answers-per-item`` (6) community
+answers per item on average (gold and sybil answers aside: sybils have their own budget), when
+the queue is empty, or when nobody gets a task any more. Recounts run at once (the immediate
+tasks backend) and rate limits are off (``RATELIMIT_ENABLE=false``).
 
-* (a) plain majority of the raw answers (``yes_count`` against ``no_count``, ties undecided);
-* (b) the site's consensus: image-labels whose ``state`` is confirmed or rejected.
+Measured over the non-gold items, beside a plain-majority baseline (raw ``yes_count`` against
+``no_count`` of the final rows, ties undecided): the site's decided-label accuracy and decided
+share; for ``sybil`` the share of the target label's true-"yes" items decided "no" (flipped), for
+``pileon`` the share of chosen items decided wrong; refused requests by reason; per kind of person
+what they did and where they stand; which kinds' counted votes put wrong decisions over the line;
+what the attackers' pooled memory learned (gold known, likely-gold guesses and their precision).
 
-Target (from the issue), for each adversary share: (b) at least 99 % accurate, (b) at least
-90 % decided, and (b) more accurate than (a). It is a simulation, not a test: the exit code is
-always 0 and the verdict is printed, with diagnostics of where wrong decisions come from.
+Targets (issue 9): ``none`` at least 99.5 % accurate; with attackers at least 98 %; at least 90 %
+decided everywhere; flipped (sybil) and chosen items decided wrong (pile-on) at most 2 %. It is a
+simulation, not a test: the exit code is always 0 and the verdict is printed.
 
 The site's rules are read from the settings as usual, so other values can be tried without
 touching code, e.g. ``CONSENSUS_DECISIVE_PROBABILITY=0.999 .venv/bin/python bench/crowd_sim.py``.
-
-Everything runs in a throw-away data directory (SQLite database, secret key) that is removed at
-the end. ``--database-url`` runs on another database (e.g. PostgreSQL) instead; it must hold no
-image-labels (the simulation's queue would be mixed with real ones) and only the rows the
+Everything runs in a throw-away data directory (SQLite database, secret key) removed at the end;
+``--database-url`` runs on another database (it must hold no image-labels), and only the rows the
 simulation created are deleted afterwards.
 
 Run from the repository root::
 
-    .venv/bin/python bench/crowd_sim.py [--labels 10000 --voters 500 --gold 200 --seed 1
-                                         --adversarial 0.1,0.3]
+    .venv/bin/python bench/crowd_sim.py [--scenarios none,ring,sybil --seed 1 --items 1000]
 
-Each answer goes through the full services (about 15-20 ms on SQLite on a 2-core machine), so
-the issue's numbers take about 45 minutes for both scenarios (~64k and ~87k answers). A quick
-run with the same items per voter, ``--labels 2000 --voters 100``, takes about 7 minutes.
+Each answer is two requests through the whole stack (about 45 ms on SQLite on a 2-core
+machine); at the default size a scenario takes 3-6 minutes, all seven about 35 minutes.
 """
 
 from __future__ import annotations
@@ -67,27 +92,63 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HONEST, CARELESS, ADVERSARIAL = "honest", "careless", "adversarial"
-KINDS = (HONEST, CARELESS, ADVERSARIAL)
-ACCURACY = {HONEST: 0.9, CARELESS: 0.6, ADVERSARIAL: 0.0}
-TARGET_ACCURACY = 0.99
+BENCH_DIR = Path(__file__).resolve().parent
+TARGET_ACCURACY_CLEAN = 0.995
+TARGET_ACCURACY = 0.98
 TARGET_DECIDED = 0.90
-PROGRESS_EVERY = 20_000
-# A service error is a bug in the site, not a voter's doing: a few are reported, many abort.
-MAX_SERVICE_ERRORS = 100
+TARGET_FLIPPED = 0.02
+PROGRESS_EVERY = 1_000
+HOUSEHOLD_SHARE = 0.1  # honest voters sharing an address with another one
+# A server error is a bug in the site, not a person's doing: a few are reported, many abort.
+MAX_SERVER_ERRORS = 100
+MAX_SWEEPS = 20
 SETTING_NAMES = (
     "TRAINING_MIN_GOLD",
     "TRAINING_ACCURACY_BOUND",
-    "TRAINING_CONFIDENCE_Z",
+    "TRAINING_GOLD_MAX_TRAINEES",
     "GOLD_RATE_TRAINING",
     "GOLD_RATE_AFTER_TRAINING",
     "GOLD_RATE_FLOOR",
-    "GOLD_RATE_DECAY_VOTES",
     "TRUST_TRUSTED_MIN_GOLD",
     "TRUST_TRUSTED_ACCURACY_BOUND",
     "CONSENSUS_MAX_VOTE_WEIGHT",
     "CONSENSUS_DECISIVE_PROBABILITY",
+    "RECHECK_RATE",
+    "AGREEMENT_ALARM_LIMIT",
+    "RELIABILITY_DEMOTE_BELOW",
+    "CONSENSUS_ESTABLISHED_DAYS",
+    "CONSENSUS_ESTABLISHED_EVIDENCE",
 )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    attacker: str = ""  # the kind of person making up --attackers of the community
+    wake: str = ""  # sleepers: when they turn hostile
+    sybils: bool = False
+
+
+def scenarios_all() -> dict[str, Scenario]:
+    from crowd_people import COLLUDER, RING, SLEEPER
+
+    return {
+        scenario.name: scenario
+        for scenario in (
+            Scenario("none", "no attackers"),
+            Scenario(
+                "sleeper-training", "sleepers hostile once training passes", SLEEPER, "training"
+            ),
+            Scenario("sleeper-trusted", "sleepers hostile once trusted", SLEEPER, "trusted"),
+            Scenario(
+                "sleeper-comeback", "sleepers who go quiet and come back", SLEEPER, "comeback"
+            ),
+            Scenario("ring", "a gold-aware ring pooling all it sees", RING),
+            Scenario("sybil", "a sybil flood against one label", sybils=True),
+            Scenario("pileon", "colluders piling on chosen items", COLLUDER),
+        )
+    }
 
 
 def environment_isolate(data_dir: Path, database_url: str | None) -> None:
@@ -97,106 +158,52 @@ def environment_isolate(data_dir: Path, database_url: str | None) -> None:
     # Recounts are enqueued on commit; the immediate backend runs them right there, as a
     # worker would shortly after, so promotions and demotions take effect during the run.
     os.environ["TASKS_BACKEND"] = "django_tasks.backends.immediate.ImmediateBackend"
-    # Hundreds of thousands of answers in minutes would trip the per-voter rate limits.
+    # Thousands of answers a minute from a few networks would trip the rate limits.
     os.environ["RATELIMIT_ENABLE"] = "false"
     os.environ["DJANGO_SETTINGS_MODULE"] = "imagemonkey_site.settings"
-    # A developer's shell may point these at shared services.
-    for name in ("REDIS_URL", "S3_BUCKET", "MEDIA_ROOT"):
+    # A developer's shell may point these at shared services, or read addresses from a proxy
+    # header instead of REMOTE_ADDR.
+    for name in ("REDIS_URL", "S3_BUCKET", "MEDIA_ROOT", "BEHIND_HTTPS_PROXY", "ALLOWED_HOSTS"):
         os.environ.pop(name, None)
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-
-
-@dataclass
-class Voter:
-    pk: int
-    kind: str
-
-    def answer(self, truth: str, rng: random.Random) -> str:
-        """What this voter answers when the truth is `truth` ("yes" or "no")."""
-        wrong = "no" if truth == "yes" else "yes"
-        if self.kind == ADVERSARIAL:
-            return wrong
-        return truth if rng.random() < ACCURACY[self.kind] else wrong
+    for path in (REPO_ROOT, BENCH_DIR):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
 
 
 @dataclass
 class Crowd:
     """The rows one scenario created, and the truth only the simulation knows."""
 
-    label_id: int
+    label_ids: list[int]
+    label_names: list[str]
     donor_id: int
     image_ids: list[Any]
     item_ids: list[int]  # the non-gold image-labels that are measured
     gold_ids: list[int]
+    hidden_gold_ids: list[int]
     truth: dict[int, str]  # image-label id -> "yes"/"no", gold included
-    voters: list[Voter]
+    label_of: dict[int, str]  # image-label id -> label name
 
 
-@dataclass
-class RecountLog:
-    """What the recount tasks did, seen through django-tasks' signal (the backend swallows
-    exceptions, so a failed recount would otherwise go unnoticed)."""
-
-    runs: int = 0
-    failed: int = 0
-    flipped: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def on_finished(self, sender: Any, task_result: Any, **kwargs: Any) -> None:
-        from django_tasks.base import TaskResultStatus
-
-        self.runs += 1
-        if task_result.status == TaskResultStatus.FAILED:
-            self.failed += 1
-            if len(self.errors) < 3:
-                self.errors.append(task_result.errors[-1].traceback.strip().splitlines()[-1])
-        else:
-            self.flipped += int(task_result.return_value or 0)
-
-
-@dataclass
-class Outcome:
-    accuracy: float | None
-    decided: int
-    correct: int
-
-    def share(self, total: int) -> float:
-        return self.decided / total if total else 0.0
-
-
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:6.2f} %"
-
-
-def kinds_assign(voters: int, adversarial: float, careless: float, rng: random.Random) -> list:
-    """Exact numbers per kind (rounded), shuffled so creation order says nothing."""
-    n_adversarial = round(voters * adversarial)
-    n_careless = round(voters * careless)
-    n_honest = voters - n_adversarial - n_careless
-    if n_honest < 0:
-        raise SystemExit("The careless and adversarial shares add up to more than 100 %.")
-    kinds = [HONEST] * n_honest + [CARELESS] * n_careless + [ADVERSARIAL] * n_adversarial
-    rng.shuffle(kinds)
-    return kinds
-
-
-def crowd_create(args: argparse.Namespace, adversarial: float, rng: random.Random) -> Crowd:
-    """Images, image-labels, gold items and voters as cheap rows (no files are needed)."""
+def crowd_seed(args: argparse.Namespace, scenario: Scenario, rng: random.Random) -> Crowd:
+    """Labels, images, image-labels and gold as cheap rows (no files are needed)."""
     from contributors.models import Contributor
     from donations.models import Image, ImageStatus
     from labels_app.models import Answer, GoldPool, ImageLabel, Label
     from validations.services import gold_mark
 
-    tag = f"{args.seed}-{adversarial}-{rng.random():.12f}"
+    tag = f"{scenario.name} {args.seed} {rng.getrandbits(24):06x}"
     donor = Contributor.objects.create()
-    label = Label.objects.create(
-        name=f"simulated thing {tag}"[:64],
-        plural=f"simulated things {tag}"[:64],
-        description="A label made by bench/crowd_sim.py.",
-        group="bench",
-    )
-    total = args.labels + args.gold
+    labels = [
+        Label.objects.create(
+            name=f"crowdsim {tag} thing{index}",
+            plural=f"crowdsim {tag} things{index}",
+            description="A label made by bench/crowd_sim.py.",
+            group="bench",
+        )
+        for index in range(args.labels)
+    ]
+    total = args.items + args.gold
     images = []
     for index in range(total):
         digest = hashlib.sha256(f"crowd-sim {tag} {index}".encode()).hexdigest()
@@ -221,13 +228,13 @@ def crowd_create(args: argparse.Namespace, adversarial: float, rng: random.Rando
         )
     Image.objects.bulk_create(images, batch_size=2000)
     rows = []
-    for image in images:
-        # Set the sampling key from the seeded generator; a fresh item's rank is 0.
+    for index, image in enumerate(images):
+        # The sampling key from the seeded generator; a fresh item's rank is 0.
         key = rng.random()
         rows.append(
             ImageLabel(
                 image=image,
-                label=label,
+                label=labels[index % len(labels)],
                 added_by=donor,
                 in_queue=True,
                 random_key=key,
@@ -235,175 +242,292 @@ def crowd_create(args: argparse.Namespace, adversarial: float, rng: random.Rando
             )
         )
     ImageLabel.objects.bulk_create(rows, batch_size=2000)
-    ids = list(ImageLabel.objects.filter(label=label).order_by("pk").values_list("pk", flat=True))
+    found = ImageLabel.objects.filter(label__in=labels).order_by("pk")
+    label_of = dict(found.values_list("pk", "label__name"))
+    ids = list(label_of)
     rng.shuffle(ids)
-    item_ids, gold_ids = ids[: args.labels], ids[args.labels :]
+    item_ids, gold_ids = ids[: args.items], ids[args.items :]
     truth = {pk: Answer.YES if rng.random() < args.yes_share else Answer.NO for pk in ids}
     # Half the gold teaches newcomers (with feedback), half checks everyone silently.
+    hidden = []
     for index, image_label in enumerate(ImageLabel.objects.filter(pk__in=gold_ids)):
         pool = GoldPool.TRAINING if index % 2 == 0 else GoldPool.HIDDEN
         gold_mark(image_label=image_label, answer=truth[image_label.pk], pool=pool)
-
-    kinds = kinds_assign(args.voters, adversarial, args.careless, rng)
-    created = Contributor.objects.bulk_create([Contributor() for _ in kinds])
-    if any(contributor.pk is None for contributor in created):  # backends without RETURNING
-        created = list(Contributor.objects.exclude(pk=donor.pk).order_by("-pk")[: len(kinds)])
-    voters = [
-        Voter(pk=contributor.pk, kind=kind)
-        for contributor, kind in zip(created, kinds, strict=True)
-    ]
+        if pool == GoldPool.HIDDEN:
+            hidden.append(image_label.pk)
     return Crowd(
-        label_id=label.pk,
+        label_ids=[label.pk for label in labels],
+        label_names=[label.name for label in labels],
         donor_id=donor.pk,
         image_ids=[image.pk for image in images],
         item_ids=item_ids,
         gold_ids=gold_ids,
+        hidden_gold_ids=hidden,
         truth=truth,
-        voters=voters,
+        label_of=label_of,
     )
 
 
-def crowd_delete(crowd: Crowd) -> None:
-    """Remove exactly the rows this scenario made, dependants first (several are PROTECTed)."""
-    from contributors.models import Contributor
-    from donations.models import Image
-    from labels_app.models import ImageLabel, Label
-    from validations.models import ValidationSkip, Vote
+def kinds_assign(args: argparse.Namespace, attacker: str, rng: random.Random) -> list[str]:
+    """Exact numbers per kind (rounded), shuffled so creation order says nothing."""
+    from crowd_people import CARELESS, HONEST
 
-    contributor_ids = [voter.pk for voter in crowd.voters] + [crowd.donor_id]
-    Vote.objects.filter(contributor_id__in=[voter.pk for voter in crowd.voters]).delete()
-    ValidationSkip.objects.filter(image_label__label_id=crowd.label_id).delete()
-    ImageLabel.objects.filter(label_id=crowd.label_id).delete()
-    for start in range(0, len(crowd.image_ids), 500):
-        Image.objects.filter(pk__in=crowd.image_ids[start : start + 500]).delete()
-    Label.objects.filter(pk=crowd.label_id).delete()
-    Contributor.objects.filter(pk__in=contributor_ids).delete()
+    n_attackers = round(args.voters * args.attackers) if attacker else 0
+    n_careless = round(args.voters * args.careless)
+    n_honest = args.voters - n_attackers - n_careless
+    if n_honest < 0:
+        raise SystemExit("The careless and attacker shares add up to more than 100 %.")
+    kinds = [HONEST] * n_honest + [CARELESS] * n_careless + [attacker] * n_attackers
+    rng.shuffle(kinds)
+    return kinds
+
+
+class AddressBook:
+    """Network addresses: one /24 each for the community, a few /24s for the sybils."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.used: set[tuple[int, int, int]] = set()
+
+    def network(self, first_octets: tuple[int, ...]) -> tuple[int, int, int]:
+        while True:
+            net = (self.rng.choice(first_octets), self.rng.randrange(256), self.rng.randrange(256))
+            if net not in self.used:
+                self.used.add(net)
+                return net
+
+    def person(self) -> str:
+        a, b, c = self.network((31, 46, 62, 77, 78, 79, 80, 81, 82, 84, 85, 86, 87, 88, 89, 90))
+        return f"{a}.{b}.{c}.{self.rng.randrange(2, 255)}"
+
+    def sybils(self, count: int, networks: int) -> list[str]:
+        nets = [self.network((45, 104, 139, 172, 185)) for _ in range(networks)]
+        return [
+            f"{a}.{b}.{c}.{2 + index // networks}"
+            for index, (a, b, c) in ((i, nets[i % networks]) for i in range(count))
+        ]
+
+
+def people_create(args: argparse.Namespace, scenario: Scenario, world: Any, rng: random.Random):
+    from crowd_people import (
+        COLLUDER,
+        HONEST,
+        RING,
+        SLEEPER,
+        Browser,
+        Colluder,
+        Memory,
+        RingMember,
+        Sleeper,
+        Sybil,
+        Voter,
+    )
+
+    addresses = AddressBook(rng)
+    kinds = kinds_assign(args, scenario.attacker, rng)
+    community_addresses = [addresses.person() for _ in kinds]
+    honest = [index for index, kind in enumerate(kinds) if kind == HONEST]
+    for index in rng.sample(honest, round(len(honest) * HOUSEHOLD_SHARE)):
+        community_addresses[index] = community_addresses[rng.choice(honest)]
+    memory = Memory()
+    people = []
+    for member, (kind, address) in enumerate(zip(kinds, community_addresses, strict=True)):
+        common = {
+            "browser": Browser(address=address, kind=kind, world=world),
+            "world": world,
+            "rng": random.Random(rng.random()),
+            "aged": True,
+        }
+        if kind == SLEEPER:
+            people.append(Sleeper(wake=scenario.wake, **common))
+        elif kind == RING:
+            people.append(RingMember(memory=memory, member=member, **common))
+        elif kind == COLLUDER:
+            people.append(Colluder(**common))
+        else:
+            people.append(Voter(kind=kind, **common))
+    if scenario.sybils:
+        sybil_memory = Memory()
+        for member, address in enumerate(addresses.sybils(args.sybils, args.sybil_networks)):
+            sybil = Sybil(
+                memory=sybil_memory,
+                member=member,
+                browser=Browser(address=address, kind="sybil", world=world),
+                world=world,
+                rng=random.Random(rng.random()),
+                aged=False,
+            )
+            sybil.budget = args.sybil_answers
+            people.append(sybil)
+    return people
+
+
+@dataclass
+class RecountLog:
+    """What the recount tasks did, seen through django-tasks' signal (the backend swallows
+    exceptions, so a failed recount would otherwise go unnoticed)."""
+
+    runs: int = 0
+    failed: int = 0
+    flipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def on_finished(self, sender: Any, task_result: Any, **kwargs: Any) -> None:
+        from django_tasks.base import TaskResultStatus
+
+        self.runs += 1
+        if task_result.status == TaskResultStatus.FAILED:
+            self.failed += 1
+            if len(self.errors) < 3:
+                self.errors.append(task_result.errors[-1].traceback.strip().splitlines()[-1])
+        elif isinstance(task_result.return_value, int):
+            self.flipped += task_result.return_value
 
 
 @dataclass
 class RunLog:
-    votes: int = 0
-    gold_votes: int = 0
+    answers: int = 0
+    community_answers: int = 0
     sweeps: int = 0
-    service_errors: Counter = field(default_factory=Counter)
     stop_reason: str = ""
 
 
-def crowd_vote(crowd: Crowd, budget: int, rng: random.Random) -> RunLog:
-    """Let random voters take the next task and answer it until nobody gets one or the budget
-    is spent. Each answer is its own top-level transaction, so on_commit recounts run."""
-    from django.db import transaction
+def crowd_run(people: list, world: Any, crowd: Crowd, budget: int) -> RunLog:
+    """Let random people take a step until the community's budget is spent or nobody gets a
+    task. A person who gets none is set aside; once all are, each gets another turn (a recount
+    or re-check can reopen items), and the run stops when a whole turn stored nothing."""
+    from crowd_people import SYBIL
 
-    from contributors.models import Contributor
-    from core.errors import DomainError
     from validations.models import ValidationQuestion
-    from validations.services import next_validation_task, vote_cast
 
     log = RunLog()
-    gold = set(crowd.gold_ids)
-    items = ValidationQuestion.objects.filter(label_id=crowd.label_id, gold_answer="")
-    active = list(crowd.voters)
-    exhausted: list[Voter] = []
+    queue = ValidationQuestion.objects.filter(label_id__in=crowd.label_ids, in_queue=True)
+    active, idle, resting = list(people), [], []
+    answers_at_sweep = -1
     started = time.perf_counter()
+    next_progress = PROGRESS_EVERY
     while True:
-        if log.votes >= budget:
-            log.stop_reason = f"vote budget spent ({budget:,} answers)"
+        if log.community_answers >= budget:
+            log.stop_reason = f"budget spent ({budget:,} community answers)"
             break
+        if len(world.server_errors) > MAX_SERVER_ERRORS:
+            log.stop_reason = f"aborted after {MAX_SERVER_ERRORS} server errors"
+            break
+        if resting and min(p.resting_until for p in resting) <= world.step:
+            active += [p for p in resting if p.resting_until <= world.step]
+            resting = [p for p in resting if p.resting_until > world.step]
         if not active:
-            # Every voter was sent away once. A recount (demotion or promotion) may have
-            # reopened items since, so give each voter another turn if the queue still holds
-            # something they have not answered. Gold alone is no reason to come back: with an
-            # empty queue, next_validation_task still hands out gold at the gold rate, and
-            # re-asking for it would answer all 200 gold items per voter before stopping.
+            if resting:  # only quiet people left: let their time pass
+                world.step = min(p.resting_until for p in resting)
+                continue
+            if not idle:
+                log.stop_reason = "everyone spent their answers"
+                break
+            if not queue.exists():
+                log.stop_reason = "nobody gets a task: every item decided (queue empty)"
+                break
+            if log.answers == answers_at_sweep or log.sweeps >= MAX_SWEEPS:
+                log.stop_reason = "nobody gets a task any more"
+                break
             log.sweeps += 1
-            if not items.filter(in_queue=True).exists():
-                log.stop_reason = "no voter gets a task: every image-label decided (queue empty)"
-                break
-            for voter in exhausted:
-                contributor = Contributor.objects.get(pk=voter.pk)
-                if items.open_for(contributor).exists():
-                    active.append(voter)
-            if not active:
-                log.stop_reason = (
-                    "no voter gets a task: the open image-labels were answered by every voter"
-                )
-                break
-            exhausted = [voter for voter in exhausted if voter not in active]
-        index = rng.randrange(len(active))
-        voter = active[index]
-        # Loaded afresh per step, as each web request does: vote_cast reads the standing
-        # (counting, weight) from the object it is given.
-        contributor = Contributor.objects.get(pk=voter.pk)
-        task = next_validation_task(contributor=contributor, rng=rng)
-        if task is None:
+            answers_at_sweep = log.answers
+            active, idle = idle, []
+        index = world.rng.randrange(len(active))
+        person = active[index]
+        stored = person.step()
+        world.step += 1
+        if stored is None:
             active[index] = active[-1]
             active.pop()
-            exhausted.append(voter)
+            idle.append(person)
             continue
-        answer = voter.answer(crowd.truth[task.pk], rng)
-        try:
-            with transaction.atomic():
-                vote_cast(contributor=contributor, image_label_id=task.pk, answer=answer)
-        except DomainError as error:
-            log.service_errors[error.code] += 1
-            if sum(log.service_errors.values()) > MAX_SERVICE_ERRORS:
-                log.stop_reason = f"aborted after {MAX_SERVICE_ERRORS} service errors"
-                break
-            continue
-        log.votes += 1
-        log.gold_votes += task.pk in gold
-        if log.votes % PROGRESS_EVERY == 0:
+        log.answers += stored
+        if person.kind != SYBIL:
+            log.community_answers += stored
+        if (person.budget is not None and person.answers >= person.budget) or (
+            person.resting_until > world.step
+        ):
+            active[index] = active[-1]
+            active.pop()
+            if person.resting_until > world.step:
+                resting.append(person)
+        if log.answers >= next_progress:
+            next_progress += PROGRESS_EVERY
             elapsed = time.perf_counter() - started
-            open_items = items.filter(state="open").count()
             print(
-                f"    … {log.votes:,} answers in {elapsed:.0f} s "
-                f"({1000 * elapsed / log.votes:.1f} ms each), {open_items:,} items still open",
+                f"    … {log.answers:,} answers in {elapsed:.0f} s "
+                f"({1000 * elapsed / log.answers:.1f} ms each), {queue.count():,} items in queue",
                 file=sys.stderr,
                 flush=True,
             )
     return log
 
 
-def majority_outcome(rows: list[tuple], truth: dict[int, str]) -> Outcome:
-    decided = correct = 0
-    for pk, yes, no, *_ in rows:
-        if yes == no:
-            continue
-        decided += 1
-        correct += ("yes" if yes > no else "no") == truth[pk]
+# --- Measuring ------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    decided: int
+    correct: int
+    total: int
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.decided if self.decided else None
+
+    @property
+    def share(self) -> float:
+        return self.decided / self.total if self.total else 0.0
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:6.2f} %"
+
+
+def majority_of(yes: int, no: int) -> str | None:
+    return None if yes == no else ("yes" if yes > no else "no")
+
+
+def site_of(state: str) -> str | None:
+    return {"confirmed": "yes", "rejected": "no"}.get(state)
+
+
+def outcome(rows: list[tuple], truth: dict[int, str], decide) -> Outcome:
+    decisions = [(pk, decide(row)) for pk, *row in rows]
+    decided = [(pk, d) for pk, d in decisions if d is not None]
     return Outcome(
-        accuracy=correct / decided if decided else None, decided=decided, correct=correct
+        decided=len(decided),
+        correct=sum(d == truth[pk] for pk, d in decided),
+        total=len(rows),
     )
 
 
-def consensus_outcome(rows: list[tuple], truth: dict[int, str]) -> Outcome:
-    decided = correct = 0
-    for pk, _yes, _no, state, *_ in rows:
-        if state == "open":
-            continue
-        decided += 1
-        correct += ("yes" if state == "confirmed" else "no") == truth[pk]
-    return Outcome(
-        accuracy=correct / decided if decided else None, decided=decided, correct=correct
-    )
+def by_majority(row: tuple) -> str | None:
+    return majority_of(row[0], row[1])
 
 
-def wrong_decisions_explain(crowd: Crowd, rows: list[tuple]) -> list[str]:
+def by_site(row: tuple) -> str | None:
+    return site_of(row[2])
+
+
+def kind_of_contributor(people: list) -> dict[int, str]:
+    return {p.contributor_id: p.kind for p in people if p.contributor_id is not None}
+
+
+def wrong_decisions_explain(crowd: Crowd, rows: list[tuple], people: list) -> list[str]:
     """Which counted votes put the wrongly decided items over the threshold."""
     from validations.models import Vote
 
-    kind_of = {voter.pk: voter.kind for voter in crowd.voters}
-    wrong = {
-        pk
-        for pk, _yes, _no, state, *_ in rows
-        if state != "open" and ("yes" if state == "confirmed" else "no") != crowd.truth[pk]
-    }
-    right = {pk for pk, _yes, _no, state, *_ in rows if state != "open"} - wrong
+    kind_of = kind_of_contributor(people)
+    kinds = sorted(set(kind_of.values()))
+    wrong = {pk for pk, _y, _n, state in rows if site_of(state) not in (None, crowd.truth[pk])}
+    right = {pk for pk, _y, _n, state in rows if site_of(state) == crowd.truth[pk]}
     counted = defaultdict(list)
     for item, contributor, answer, weight in Vote.objects.filter(
-        contributor_id__in=list(kind_of), on_gold=False, counted=True
+        image_label_id__in=crowd.item_ids, counted=True
     ).values_list("image_label_id", "contributor_id", "answer", "weight"):
-        counted[item].append((kind_of[contributor], answer, weight))
+        counted[item].append((kind_of.get(contributor, "other"), answer, weight))
 
     def votes_histogram(items: set[int]) -> str:
         sizes = Counter(min(len(counted[item]), 6) for item in items)
@@ -418,204 +542,345 @@ def wrong_decisions_explain(crowd: Crowd, rows: list[tuple]) -> list[str]:
     wrong_evidence: Counter = Counter()
     wrong_votes: Counter = Counter()
     right_votes: Counter = Counter()
-    with_careless = 0
     for item in wrong:
-        kinds_here = set()
         for kind, answer, weight in counted[item]:
             if answer != crowd.truth[item]:
                 wrong_votes[kind] += 1
                 wrong_evidence[kind] += weight
-                kinds_here.add(kind)
             else:
                 right_votes[kind] += 1
-        with_careless += CARELESS in kinds_here
     total_evidence = sum(wrong_evidence.values()) or 1.0
     lines.append(
         "wrong-way counted votes on wrong items by kind: "
         + ", ".join(
             f"{kind} {wrong_votes[kind]} ({100 * wrong_evidence[kind] / total_evidence:.0f} % "
-            "of their evidence)"
-            for kind in KINDS
+            "of their weight)"
+            for kind in kinds
+            if wrong_votes[kind]
         )
     )
     lines.append(
         "right-way counted votes on wrong items by kind: "
-        + ", ".join(f"{kind} {right_votes[kind]}" for kind in KINDS)
+        + (", ".join(f"{kind} {right_votes[kind]}" for kind in kinds if right_votes[kind]) or "-")
     )
-    lines.append(f"wrong items with a careless voter's counted wrong vote: {with_careless}")
     weights = [w for item in wrong for _k, a, w in counted[item] if a != crowd.truth[item]]
-    mean = sum(weights) / len(weights)
-    lines.append(
-        f"weight of wrong-way counted votes on wrong items: mean {mean:.2f}, "
-        f"min {min(weights):.2f}, max {max(weights):.2f}"
-    )
-    return lines
-
-
-def voters_report(crowd: Crowd) -> list[str]:
-    from contributors.models import Contributor, TrustLevel
-
-    kind_of = {voter.pk: voter.kind for voter in crowd.voters}
-    stats: dict[str, Counter] = {kind: Counter() for kind in KINDS}
-    for pk, passed_at, counted, level, answered, correct, cast in Contributor.objects.filter(
-        pk__in=list(kind_of)
-    ).values_list(
-        "pk",
-        "training_passed_at",
-        "votes_counted",
-        "trust_level",
-        "gold_answered",
-        "gold_correct",
-        "votes_cast",
-    ):
-        stat = stats[kind_of[pk]]
-        stat["voters"] += 1
-        stat["passed"] += passed_at is not None
-        stat["counting"] += bool(counted)
-        stat["demoted"] += passed_at is not None and not counted
-        stat["trusted"] += level == TrustLevel.TRUSTED
-        stat["gold_answered"] += answered
-        stat["gold_correct"] += correct
-        stat["cast"] += cast
-    lines = []
-    for kind in KINDS:
-        stat = stats[kind]
-        if not stat["voters"]:
-            continue
+    if weights:
         lines.append(
-            f"{kind:<11} {stat['voters']:>4} voters: passed training {stat['passed']:>4}, "
-            f"counting at the end {stat['counting']:>4}, demoted {stat['demoted']:>3}, "
-            f"trusted {stat['trusted']:>4}; per voter {stat['cast'] / stat['voters']:.0f} "
-            f"answers, {stat['gold_answered'] / stat['voters']:.1f} gold"
+            f"weight of wrong-way counted votes on wrong items: mean "
+            f"{sum(weights) / len(weights):.2f}, min {min(weights):.2f}, max {max(weights):.2f}"
         )
     return lines
 
 
-def scenario_run(args: argparse.Namespace, adversarial: float) -> dict[str, Any]:
+def people_report(people: list) -> list[str]:
+    """Per kind: what they did (answers, hostile ones) and where the site put them."""
+    from contributors.models import Contributor, TrustLevel
+
+    kind_of = kind_of_contributor(people)
+    stats: dict[str, Counter] = defaultdict(Counter)
+    for person in people:
+        stat = stats[person.kind]
+        stat["people"] += 1
+        stat["answers"] += person.answers
+        stat["hostile"] += person.hostile_answers
+        stat["requests"] += person.browser.requests
+    optional = [
+        name
+        for name in ("demoted_at", "reliability")
+        if any(f.name == name for f in Contributor._meta.get_fields())
+    ]
+    fields = ["pk", "training_passed_at", "votes_counted", "trust_level", "gold_answered"]
+    for row in Contributor.objects.filter(pk__in=list(kind_of)).values(*fields, *optional):
+        stat = stats[kind_of[row["pk"]]]
+        passed = row["training_passed_at"] is not None
+        stat["passed"] += passed
+        stat["counting"] += bool(row["votes_counted"])
+        stat["demoted"] += passed and not row["votes_counted"]
+        stat["trusted"] += row["trust_level"] == TrustLevel.TRUSTED
+        stat["gold"] += row["gold_answered"]
+        if row.get("demoted_at") is not None:
+            stat["ever demoted"] += 1
+    lines = []
+    for kind, stat in stats.items():
+        people_count = stat["people"]
+        line = (
+            f"{kind:<9} {people_count:>4}: passed training {stat['passed']:>4}, counting at the "
+            f"end {stat['counting']:>4}, passed but not counting {stat['demoted']:>3}, trusted "
+            f"{stat['trusted']:>3}; {stat['answers'] / people_count:.0f} answers each "
+            f"({stat['gold'] / people_count:.1f} gold)"
+        )
+        if stat["hostile"]:
+            line += f", {stat['hostile']:,} hostile answers in all"
+        if "demoted_at" in optional:
+            line += f", ever demoted {stat['ever demoted']}"
+        lines.append(line)
+    return lines
+
+
+def memory_report(people: list, crowd: Crowd) -> list[str]:
+    """What a pooled memory learned about gold, and how good its guesses were."""
+    lines = []
+    gold, hidden = set(crowd.gold_ids), set(crowd.hidden_gold_ids)
+    memories = {id(p.memory): (p.kind, p.memory) for p in people if hasattr(p, "memory")}
+    for kind, memory in memories.values():
+        suspected = memory.suspected
+        hits = len(suspected & gold)
+        lines.append(
+            f"{kind} memory: {len(memory.gold)} gold answers learned from feedback "
+            f"({sum(crowd.truth[pk] == a for pk, a in memory.gold.items())} right); "
+            f"{len(suspected)} items taken for likely gold, {hits} of them gold "
+            f"(precision {percent(hits / len(suspected) if suspected else None).strip()}, "
+            f"{len(suspected & hidden)} of {len(hidden)} hidden gold found)"
+        )
+    return lines
+
+
+def gold_pool_report(crowd: Crowd) -> str:
+    from labels_app.models import ImageLabel
+
+    pools = Counter(
+        ImageLabel.objects.filter(pk__in=crowd.gold_ids).values_list("gold_pool", flat=True)
+    )
+    return "gold pools at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(pools.items()))
+
+
+def refusals_report(world: Any) -> list[str]:
+    lines = []
+    for (kind, what, status, code), count in sorted(world.refusals.items(), key=str):
+        lines.append(f"{kind:<9} {what:<28} {status} {code or '-':<16} {count:>6,}")
+    return lines or ["none"]
+
+
+def share_flipped(pks: list[int], rows: dict[int, tuple], truth: dict[int, str]) -> tuple:
+    """Of these items: the share the site decided wrong, and the share the majority has wrong."""
+    if not pks:
+        return None, None
+    site = sum(site_of(rows[pk][2]) not in (None, truth[pk]) for pk in pks) / len(pks)
+    majority = sum(by_majority(rows[pk]) not in (None, truth[pk]) for pk in pks) / len(pks)
+    return site, majority
+
+
+# --- One scenario ---------------------------------------------------------------------------
+
+
+def crowd_delete(crowd: Crowd, people: list) -> None:
+    """Remove exactly the rows this scenario made, dependants first (several are PROTECTed)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+    from django.core.cache import cache
+    from django.db.models import ProtectedError
+
+    from contributors.models import Contributor
+    from donations.models import Image
+    from labels_app.models import ImageLabel, Label
+    from validations.models import ValidationSkip, Vote
+
+    Vote.objects.filter(image_label__label_id__in=crowd.label_ids).delete()
+    ValidationSkip.objects.filter(image_label__label_id__in=crowd.label_ids).delete()
+    ImageLabel.objects.filter(label_id__in=crowd.label_ids).delete()
+    for start in range(0, len(crowd.image_ids), 500):
+        Image.objects.filter(pk__in=crowd.image_ids[start : start + 500]).delete()
+    Label.objects.filter(pk__in=crowd.label_ids).delete()
+    contributor_ids = [p.contributor_id for p in people if p.contributor_id] + [crowd.donor_id]
+    try:
+        Contributor.objects.filter(pk__in=contributor_ids).delete()
+    except ProtectedError as error:
+        print(f"  left behind: contributors still referenced ({error.args[0][:120]})")
+    usernames = [p.browser.username for p in people if p.browser.username]
+    get_user_model().objects.filter(username__in=usernames).delete()
+    sessions = [p.browser.client.cookies.get("sessionid") for p in people]
+    Session.objects.filter(session_key__in=[s.value for s in sessions if s]).delete()
+    cache.clear()  # served-task records and first-write claims of this scenario
+
+
+def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]:
+    from crowd_people import SYBIL, World
     from django_tasks.signals import task_finished
 
     from labels_app.models import ImageLabel
-    from validations.models import Vote
 
-    rng = random.Random(f"{args.seed}/{adversarial}")
+    rng = random.Random(f"{args.seed}/{scenario.name}")
     # Anything in the services that uses the module-level generator is seeded as well.
-    random.seed(f"{args.seed}/{adversarial}/global")
-    honest = 1 - adversarial - args.careless
-    print(
-        f"\n=== Adversarial {100 * adversarial:.0f} % (honest {100 * honest:.0f} %, careless "
-        f"{100 * args.careless:.0f} %): {args.labels:,} image-labels, {args.gold} gold, "
-        f"{args.voters} voters ==="
-    )
+    random.seed(f"{args.seed}/{scenario.name}/global")
+    print(f"\n=== {scenario.name}: {scenario.title} ===")
     started = time.perf_counter()
-    crowd = crowd_create(args, adversarial, rng)
+    crowd = crowd_seed(args, scenario, rng)
+    world = World(
+        truth=crowd.truth,
+        rng=rng,
+        pileon_label=crowd.label_names[0],
+        pileon_size=args.pileon_items,
+        sybil_label=crowd.label_names[0],
+        trusted_wait=args.trusted_wait,
+        quiet_steps=args.quiet_steps,
+    )
+    people = people_create(args, scenario, world, rng)
+    for person in people:
+        person.setup()
     setup_seconds = time.perf_counter() - started
+    kinds = Counter(person.kind for person in people)
+    print(
+        f"{args.items:,} items over {args.labels} labels + {len(crowd.gold_ids)} gold; people: "
+        + ", ".join(f"{kind} {count}" for kind, count in kinds.items())
+    )
     recounts = RecountLog()
     task_finished.connect(recounts.on_finished, dispatch_uid="crowd_sim_recounts")
     try:
         started = time.perf_counter()
-        log = crowd_vote(crowd, budget=args.votes_per_label * args.labels, rng=rng)
+        log = crowd_run(people, world, crowd, budget=args.answers_per_item * args.items)
         vote_seconds = time.perf_counter() - started
+        requests = sum(person.browser.requests for person in people)
 
         rows = list(
             ImageLabel.objects.filter(pk__in=crowd.item_ids).values_list(
-                "pk", "yes_count", "no_count", "state", "counted_votes"
+                "pk", "yes_count", "no_count", "state"
             )
         )
-        majority = majority_outcome(rows, crowd.truth)
-        consensus = consensus_outcome(rows, crowd.truth)
-        decided_ids = {pk for pk, _y, _n, state, _c in rows if state != "open"}
-        majority_on_same = majority_outcome(
-            [row for row in rows if row[0] in decided_ids], crowd.truth
-        )
-        votes = Vote.objects.filter(contributor_id__in=[voter.pk for voter in crowd.voters])
-        item_votes = votes.filter(on_gold=False).count()
-        counted_votes = votes.filter(on_gold=False, counted=True).count()
-        total = len(crowd.item_ids)
+        by_pk = {pk: tuple(row) for pk, *row in rows}
+        majority = outcome(rows, crowd.truth, by_majority)
+        site = outcome(rows, crowd.truth, by_site)
+        decided_rows = [row for row in rows if site_of(row[3]) is not None]
+        majority_same = outcome(decided_rows, crowd.truth, by_majority)
 
-        print(f"stopped: {log.stop_reason} ({log.sweeps} re-checks of idle voters)")
+        print(f"stopped: {log.stop_reason} ({log.sweeps} new turns for idle people)")
         print(
-            f"answers: {log.votes:,} ({log.gold_votes:,} on gold, {item_votes:,} on items, "
-            f"{log.votes / total:.1f} per item); counted {counted_votes:,} = "
-            f"{percent(counted_votes / item_votes if item_votes else None).strip()} of item answers"
+            f"answers: {log.answers:,} ({log.community_answers:,} from the community, "
+            f"{log.community_answers / args.items:.1f} per item); {requests:,} requests"
         )
-        if log.service_errors:
-            print(f"service errors: {dict(log.service_errors)}")
         print(
             f"recounts: {recounts.runs} run, {recounts.failed} failed, "
-            f"{recounts.flipped:,} votes flipped"
+            f"{recounts.flipped:,} judgements flipped"
         )
         for error in recounts.errors:
             print(f"  recount error: {error}")
-        for line in voters_report(crowd):
+        for error in world.server_errors[:5]:
+            print(f"  server error: {error}")
+        for line in people_report(people):
+            print(f"  {line}")
+        for (kind, event), count in sorted(world.events.items()):
+            print(f"  {kind}: {event}: {count:,}")
+        for line in memory_report(people, crowd):
+            print(f"  {line}")
+        print(f"  {gold_pool_report(crowd)}")
+        print("refused requests (kind, request, status, code, count):")
+        for line in refusals_report(world):
             print(f"  {line}")
         print(
-            f"(a) plain majority : accuracy {percent(majority.accuracy)} over "
-            f"{majority.decided:,} decided = {percent(majority.share(total))} decided"
+            f"site consensus : accuracy {percent(site.accuracy)} over {site.decided:,} decided "
+            f"= {percent(site.share)} decided ({site.decided - site.correct} wrong)"
         )
         print(
-            f"(b) site consensus : accuracy {percent(consensus.accuracy)} over "
-            f"{consensus.decided:,} decided = {percent(consensus.share(total))} decided "
-            f"({consensus.decided - consensus.correct} wrong)"
+            f"plain majority : accuracy {percent(majority.accuracy)} over {majority.decided:,} "
+            f"decided = {percent(majority.share)} decided; on the items the site decided "
+            f"{percent(majority_same.accuracy)}"
         )
-        print(f"    (a) on the items (b) decided: accuracy {percent(majority_on_same.accuracy)}")
-        for line in wrong_decisions_explain(crowd, rows):
-            print(f"  {line}")
+        target_accuracy = TARGET_ACCURACY if scenario.attacker or scenario.sybils else None
+        target_accuracy = target_accuracy or TARGET_ACCURACY_CLEAN
         checks = [
             (
-                f"(b) accuracy ≥ {100 * TARGET_ACCURACY:.0f} %",
-                consensus.accuracy is not None and consensus.accuracy >= TARGET_ACCURACY,
+                f"accuracy ≥ {100 * target_accuracy:.1f} %",
+                site.accuracy is not None and site.accuracy >= target_accuracy,
             ),
-            (
-                f"(b) decided ≥ {100 * TARGET_DECIDED:.0f} %",
-                consensus.share(total) >= TARGET_DECIDED,
-            ),
-            (
-                "(b) more accurate than (a)",
-                consensus.accuracy is not None
-                and (majority.accuracy is None or consensus.accuracy > majority.accuracy),
-            ),
+            (f"decided ≥ {100 * TARGET_DECIDED:.0f} %", site.share >= TARGET_DECIDED),
         ]
+        if scenario.sybils:
+            target_yes = [
+                pk
+                for pk in crowd.item_ids
+                if crowd.label_of[pk] == world.sybil_label and crowd.truth[pk] == "yes"
+            ]
+            flipped, majority_flipped = share_flipped(target_yes, by_pk, crowd.truth)
+            sybil_answers = sum(p.answers for p in people if p.kind == SYBIL)
+            print(
+                f"attacked label: {len(target_yes)} true-yes items; flipped to no by the site "
+                f"{percent(flipped)}, by the plain majority {percent(majority_flipped)} "
+                f"({sybil_answers:,} sybil answers)"
+            )
+            checks.append(
+                (
+                    f"attacked label flipped ≤ {100 * TARGET_FLIPPED:.0f} %",
+                    flipped is not None and flipped <= TARGET_FLIPPED,
+                )
+            )
+        if scenario.name == "pileon":
+            chosen = [pk for pk in world.pileon_items if pk in by_pk]
+            wrong, majority_wrong = share_flipped(chosen, by_pk, crowd.truth)
+            print(
+                f"chosen items: {len(chosen)} (+{len(world.pileon_items) - len(chosen)} gold); "
+                f"decided wrong by the site {percent(wrong)}, by the plain majority "
+                f"{percent(majority_wrong)}"
+            )
+            checks.append(
+                (
+                    f"chosen items decided wrong ≤ {100 * TARGET_FLIPPED:.0f} %",
+                    wrong is not None and wrong <= TARGET_FLIPPED,
+                )
+            )
+        for line in wrong_decisions_explain(crowd, rows, people):
+            print(f"  {line}")
         for name, ok in checks:
             print(f"  {'PASS' if ok else 'FAIL'}  {name}")
         print(
-            f"runtime: setup {setup_seconds:.1f} s, voting {vote_seconds:.1f} s "
-            f"({1000 * vote_seconds / max(1, log.votes):.2f} ms per answer incl. task selection)"
+            f"runtime: setup {setup_seconds:.1f} s, run {vote_seconds:.1f} s "
+            f"({1000 * vote_seconds / max(1, requests):.1f} ms per request)"
         )
-        return {"adversarial": adversarial, "checks": checks, "seconds": vote_seconds}
+        return {"name": scenario.name, "checks": checks, "seconds": setup_seconds + vote_seconds}
     finally:
         task_finished.disconnect(dispatch_uid="crowd_sim_recounts")
-        crowd_delete(crowd)
+        crowd_delete(crowd, people)
 
 
-def shares_parse(text: str) -> list[float]:
-    shares = [float(part) for part in text.split(",") if part.strip()]
-    if not shares or any(not 0 <= share < 1 for share in shares):
-        raise argparse.ArgumentTypeError("give shares between 0 and 1, e.g. 0.1,0.3")
-    return shares
+def scenarios_parse(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    known = [
+        "none",
+        "sleeper-training",
+        "sleeper-trusted",
+        "sleeper-comeback",
+        "ring",
+        "sybil",
+        "pileon",
+    ]
+    if text == "all":
+        return known
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(known)} (or all)")
+    return names
 
 
 def arguments_parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--labels", type=int, default=10_000, help="non-gold image-labels")
-    parser.add_argument("--voters", type=int, default=500)
-    parser.add_argument("--gold", type=int, default=200, help="gold image-labels")
+    parser.add_argument(
+        "--scenarios", type=scenarios_parse, default=scenarios_parse("all"), help="comma-separated"
+    )
+    parser.add_argument("--items", type=int, default=1_000, help="non-gold image-labels")
+    parser.add_argument("--labels", type=int, default=5, help="labels the items are spread over")
+    parser.add_argument("--gold", type=int, default=100, help="gold image-labels (half hidden)")
+    parser.add_argument("--voters", type=int, default=200, help="the community")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--adversarial",
-        type=shares_parse,
-        default=[0.1, 0.3],
-        help="comma-separated adversary shares, one scenario each (default 0.1,0.3)",
-    )
+    parser.add_argument("--attackers", type=float, default=0.3, help="attacker share (0.3)")
     parser.add_argument("--careless", type=float, default=0.2, help="careless share (0.2)")
+    parser.add_argument("--yes-share", type=float, default=0.5, help="share of true 'yes'")
     parser.add_argument(
-        "--yes-share", type=float, default=0.5, help="share of image-labels whose truth is yes"
-    )
-    parser.add_argument(
-        "--votes-per-label",
+        "--answers-per-item",
         type=int,
-        default=30,
-        help="stop after this many answers per image-label on average (default 30)",
+        default=6,
+        help="stop after this many community answers per item on average (6)",
     )
+    parser.add_argument("--sybils", type=int, default=150)
+    parser.add_argument("--sybil-networks", type=int, default=4, help="/24s the sybils use")
+    parser.add_argument("--sybil-answers", type=int, default=40, help="answers per sybil")
+    parser.add_argument(
+        "--trusted-wait",
+        type=int,
+        default=150,
+        help="answers a sleeper waits when /api/me/ shows no trust level (150)",
+    )
+    parser.add_argument(
+        "--quiet-steps", type=int, default=400, help="others' steps a come-back sleeper waits"
+    )
+    parser.add_argument("--pileon-items", type=int, default=50, help="items colluders choose")
     parser.add_argument(
         "--database-url",
         default=None,
@@ -642,8 +907,10 @@ def main() -> None:
 
         from labels_app.models import ImageLabel
 
-        # The immediate backend logs two lines per recount; they would bury the report.
+        # The immediate backend logs two lines per recount, the API one per refusal.
         logging.getLogger("django_tasks").setLevel(logging.WARNING)
+        logging.getLogger("django.request").setLevel(logging.ERROR)
+        logging.getLogger("django.security.csrf").setLevel(logging.ERROR)
         call_command("migrate", verbosity=0, interactive=False)
         if ImageLabel.objects.exists():
             raise SystemExit(
@@ -651,21 +918,30 @@ def main() -> None:
                 "Use an empty database."
             )
         print(
-            f"Crowd simulation - Python {platform.python_version()}, "
+            f"Crowd simulation through the API - Python {platform.python_version()}, "
             f"{connection.vendor} database, seed {args.seed}"
         )
         print(
-            f"truth: yes with p={args.yes_share} (items and gold alike); voters answer yes/no "
-            f"only; budget {args.votes_per_label} answers per item on average"
+            f"truth: yes with p={args.yes_share}; honest p=0.9, careless p=0.6, attackers "
+            f"answering right on purpose p=0.97; budget {args.answers_per_item} community "
+            "answers per item"
         )
-        print("rules: " + ", ".join(f"{name}={getattr(settings, name)}" for name in SETTING_NAMES))
-        results = [scenario_run(args, share) for share in args.adversarial]
+        print(
+            "rules: "
+            + ", ".join(
+                f"{name}={getattr(settings, name)}"
+                for name in SETTING_NAMES
+                if hasattr(settings, name)
+            )
+        )
+        known = scenarios_all()
+        results = [scenario_run(args, known[name]) for name in args.scenarios]
         print("\n=== Verdict ===")
         for result in results:
             verdicts = "; ".join(
                 f"{'PASS' if ok else 'FAIL'} {name}" for name, ok in result["checks"]
             )
-            print(f"adversarial {100 * result['adversarial']:.0f} %: {verdicts}")
+            print(f"{result['name']:<17} ({result['seconds']:.0f} s): {verdicts}")
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -43,6 +43,24 @@ class Contributor(models.Model):
         "gold accuracy still good). Flipping it recounts all their votes.",
     )
     training_passed_at = models.DateTimeField(null=True, blank=True)
+    # Agreement with the decided outcome of ordinary items (trust.services): how a voter's
+    # weight grows, and how a voter right on gold but wrong elsewhere is found out.
+    agreement_judged = models.PositiveIntegerField(default=0)
+    agreement_agreed = models.PositiveIntegerField(default=0)
+    agreement_alarm = models.FloatField(
+        default=0.0, help_text="Change detector (CUSUM) on disagreements; demotes at its limit."
+    )
+    reliability = models.FloatField(
+        null=True, blank=True, help_text="Estimated accuracy from agreement (Dawid-Skene)."
+    )
+    # A demotion sticks: promotion again needs fresh hidden-gold answers after it, and only
+    # judgements given from the new promotion on count.
+    demoted_at = models.DateTimeField(null=True, blank=True)
+    probation_gold_answered = models.PositiveIntegerField(default=0)
+    probation_gold_correct = models.PositiveIntegerField(default=0)
+    counting_since = models.DateTimeField(
+        null=True, blank=True, help_text="Judgements before this never count (after a demotion)."
+    )
     banned_until = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
         "self",
@@ -68,6 +86,14 @@ class Contributor(models.Model):
             models.CheckConstraint(
                 condition=models.Q(gold_correct__lte=models.F("gold_answered")),
                 name="contributor_gold_correct_within_answered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(agreement_agreed__lte=models.F("agreement_judged")),
+                name="contributor_agreed_within_judged",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(probation_gold_correct__lte=models.F("probation_gold_answered")),
+                name="contributor_probation_correct_within_answered",
             ),
         ]
 

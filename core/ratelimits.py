@@ -15,6 +15,10 @@ What is counted, per scope in `settings.RATE_LIMITS` (numbers per period and tru
   key alone, at the configured number, wherever the requests come from.
 """
 
+import hashlib
+import hmac
+import ipaddress
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django_ratelimit.core import _get_ip, get_usage
@@ -36,6 +40,19 @@ def network_of(request) -> str:
         # No usable address (a misconfigured proxy, a test harness): such requests share one
         # network rather than failing.
         return "unknown"
+
+
+def network_key(request) -> str:
+    """A short keyed digest of the request's wider network (IPv4 /24, IPv6 /48), for telling
+    independent sources of judgements apart without storing addresses; "" when unknown."""
+    address = network_of(request).split("/")[0]
+    try:
+        prefix = 24 if ipaddress.ip_address(address).version == 4 else 48
+    except ValueError:
+        return ""
+    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    digest = hmac.new(settings.SECRET_KEY.encode(), str(network).encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
 
 
 def _network_key(group, request) -> str:

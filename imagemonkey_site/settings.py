@@ -290,6 +290,36 @@ CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=5.0
 # An image-label is decided once its probability reaches this (or 1 minus it for "no").
 CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
 
+# Weight from agreement: a voter's weight is also capped by the log-odds of their agreement with
+# decided outcomes, (agreed + AGREEMENT_PRIOR_AGREED) / (judged + AGREEMENT_PRIOR_JUDGED), so a
+# new identity starts small (0.69) and grows only with a record of agreeing.
+AGREEMENT_PRIOR_AGREED = env.float("AGREEMENT_PRIOR_AGREED", default=2.0)
+AGREEMENT_PRIOR_JUDGED = env.float("AGREEMENT_PRIOR_JUDGED", default=3.0)
+# A sudden change (a sleeper waking up): a CUSUM of the log-likelihood ratio "agrees no more than
+# AGREEMENT_ALARM_SUSPECT" against "agrees as AGREEMENT_ALARM_EXPECTED", over judged answers and
+# hidden gold; at AGREEMENT_ALARM_LIMIT the voter is demoted (5 disagreements in a row, about
+# 18 answers at half wrong; an honest voter right 9 in 10 drifts down).
+AGREEMENT_ALARM_EXPECTED = env.float("AGREEMENT_ALARM_EXPECTED", default=0.85)
+AGREEMENT_ALARM_SUSPECT = env.float("AGREEMENT_ALARM_SUSPECT", default=0.5)
+AGREEMENT_ALARM_LIMIT = env.float("AGREEMENT_ALARM_LIMIT", default=6.0)
+# The one-coin Dawid-Skene estimate over all answers runs every RELIABILITY_ESTIMATE_EVERY
+# judgements (a background task, over the newest RELIABILITY_WINDOW answers of each kind); a
+# counting voter with RELIABILITY_MIN_ANSWERS answers estimated below RELIABILITY_DEMOTE_BELOW
+# is demoted, and weights that moved by RELIABILITY_REWEIGH_DELTA are applied to past answers.
+RELIABILITY_ESTIMATE_EVERY = env.int("RELIABILITY_ESTIMATE_EVERY", default=500)
+RELIABILITY_WINDOW = env.int("RELIABILITY_WINDOW", default=200_000)
+RELIABILITY_MIN_ANSWERS = env.int("RELIABILITY_MIN_ANSWERS", default=20)
+RELIABILITY_DEMOTE_BELOW = env.float("RELIABILITY_DEMOTE_BELOW", default=0.7)
+RELIABILITY_REWEIGH_DELTA = env.float("RELIABILITY_REWEIGH_DELTA", default=0.25)
+# After a demotion, promotion needs this many fresh hidden-gold answers (at the training bound).
+TRAINING_MIN_GOLD_AFTER_DEMOTION = env.int("TRAINING_MIN_GOLD_AFTER_DEMOTION", default=10)
+# Independent sources: a decision needs at least CONSENSUS_ESTABLISHED_EVIDENCE of its evidence
+# from identities older than CONSENSUS_ESTABLISHED_DAYS (or moderators), and only the first
+# counted vote from a network weighs on an item: one network or one cohort of new identities
+# cannot decide a label alone.
+CONSENSUS_ESTABLISHED_DAYS = env.int("CONSENSUS_ESTABLISHED_DAYS", default=14)
+CONSENSUS_ESTABLISHED_EVIDENCE = env.float("CONSENSUS_ESTABLISHED_EVIDENCE", default=1.0)
+
 # Judgements are taken only on tasks handed to the judge within this many seconds.
 TASK_SERVED_SECONDS = env.int("TASK_SERVED_SECONDS", default=3600)
 

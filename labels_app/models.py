@@ -144,6 +144,11 @@ class ImageLabel(models.Model):
     # Trust-weighted view: counted votes only.
     counted_votes = models.PositiveIntegerField(default=0)
     evidence = models.FloatField(default=0.0, help_text="Sum of ± weights of counted votes.")
+    # The part of the evidence from established sources (identities older than
+    # CONSENSUS_ESTABLISHED_DAYS, moderators): a cohort of new identities cannot decide alone.
+    established_evidence = models.FloatField(
+        default=0.0, help_text="Sum of ± weights of counted votes from established identities."
+    )
     probability = models.FloatField(default=0.5)
     state = models.CharField(
         max_length=16, choices=ImageLabelState.choices, default=ImageLabelState.OPEN

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -148,6 +150,10 @@ class VoterFactory(ContributorFactory):
 
     gold_answered = 10
     gold_correct = 10
+    # A member of some standing: weeks old, agreeing with the crowd so far.
+    created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=60))
+    agreement_judged = 10
+    agreement_agreed = 10
     votes_counted = True
     trust_level = TrustLevel.CONTRIBUTOR
     training_passed_at = factory.LazyFunction(timezone.now)

@@ -32,13 +32,33 @@ def fails_gold_checks(*, correct: int, answered: int, bound: float, z: float) ->
     return answered > 0 and wilson_bounds(correct, answered, z)[1] < bound
 
 
-def vote_weight(*, correct: int, answered: int, cap: float) -> float:
-    """Log-odds of the voter's estimated accuracy (Beta(1,1) posterior mean), capped.
+def log_odds_weight(
+    *, successes: float, trials: float, cap: float, prior_successes=1.0, prior_trials=2.0
+) -> float:
+    """Log-odds of an estimated accuracy (the posterior mean under a Beta prior), capped.
 
     A voter no better than chance adds no evidence; a perfect record is capped so no single
     voter decides an item alone.
     """
-    accuracy = (correct + 1) / (answered + 2)
+    accuracy = (successes + prior_successes) / (trials + prior_trials)
     if accuracy <= 0.5:
         return 0.0
+    if accuracy >= 1.0:
+        return cap
     return min(cap, math.log(accuracy / (1 - accuracy)))
+
+
+def vote_weight(*, correct: int, answered: int, cap: float) -> float:
+    """Weight from gold answers (a uniform prior: no record is worth nothing)."""
+    return log_odds_weight(successes=correct, trials=answered, cap=cap)
+
+
+def alarm_step(alarm: float, *, agreed: bool, expected: float, suspect: float) -> float:
+    """One step of a CUSUM change detector on a voter's agreement.
+
+    It adds the log-likelihood ratio of the answer under "agrees at `suspect`" against
+    "agrees at `expected`" and never falls below zero, so a long honest record cannot bank
+    credit against a sudden turn: a run of disagreements raises it within a few answers.
+    """
+    ratio = suspect / expected if agreed else (1 - suspect) / (1 - expected)
+    return max(0.0, alarm + math.log(ratio))

@@ -2,6 +2,7 @@
 due. Task apps call these; nothing here knows which task a judgement was about."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +12,15 @@ from django.utils import timezone
 
 from contributors.models import Contributor, TrustLevel
 
-from .arithmetic import fails_gold_checks, passes_training, vote_weight, wilson_bounds
+from .arithmetic import (
+    alarm_step,
+    fails_gold_checks,
+    log_odds_weight,
+    passes_training,
+    vote_weight,
+    wilson_bounds,
+)
+from .reliability import estimate_due
 
 
 @dataclass(frozen=True)
@@ -22,11 +31,11 @@ class JudgementResult:
 
 
 def gold_rate(contributor: Contributor | None) -> float:
-    """Share of tasks that are gold: high while training, decaying with experience."""
-    if contributor is None or contributor.in_training:
+    """Share of tasks that are gold: high while training or demoted, decaying with experience."""
+    if contributor is None or contributor.trust_level == TrustLevel.MODERATOR:
+        return 0.0 if contributor is not None else settings.GOLD_RATE_TRAINING
+    if contributor.in_training or not counts_votes(contributor):
         return settings.GOLD_RATE_TRAINING
-    if contributor.trust_level == TrustLevel.MODERATOR:
-        return 0.0
     decay = settings.GOLD_RATE_DECAY_VOTES / max(
         settings.GOLD_RATE_DECAY_VOTES, contributor.votes_cast
     )
@@ -45,17 +54,55 @@ def counts_votes(contributor: Contributor) -> bool:
     return contributor.votes_counted or contributor.trust_level == TrustLevel.MODERATOR
 
 
+def counts_judgement(contributor: Contributor, *, given_at: datetime) -> bool:
+    """Whether a judgement given at `given_at` counts: the contributor counts now, and it was
+    not given before a demotion (only what follows a renewed promotion counts again)."""
+    since = contributor.counting_since
+    return counts_votes(contributor) and (since is None or given_at >= since)
+
+
 def judgement_weight(contributor: Contributor) -> float:
-    """Evidence one counted judgement of this contributor adds (0 while it does not count)."""
+    """Evidence one counted judgement of this contributor adds (0 while it does not count).
+
+    The smallest of three estimates of the voter's accuracy: from gold answers, from agreement
+    with decided outcomes (which starts small for a new identity), and from the Dawid-Skene
+    estimate over everyone's answers once there is one. A voter right on gold and wrong
+    elsewhere has little weight however good the gold record.
+    """
     if not counts_votes(contributor):
         return 0.0
     if contributor.trust_level == TrustLevel.MODERATOR:
         return settings.CONSENSUS_MODERATOR_WEIGHT
-    return vote_weight(
-        correct=contributor.gold_correct,
-        answered=contributor.gold_answered,
-        cap=settings.CONSENSUS_MAX_VOTE_WEIGHT,
-    )
+    cap = settings.CONSENSUS_MAX_VOTE_WEIGHT
+    weights = [
+        vote_weight(correct=contributor.gold_correct, answered=contributor.gold_answered, cap=cap),
+        log_odds_weight(
+            successes=contributor.agreement_agreed,
+            trials=contributor.agreement_judged,
+            prior_successes=settings.AGREEMENT_PRIOR_AGREED,
+            prior_trials=settings.AGREEMENT_PRIOR_JUDGED,
+            cap=cap,
+        ),
+    ]
+    if contributor.reliability is not None:
+        weights.append(
+            log_odds_weight(
+                successes=contributor.reliability,
+                trials=1.0,
+                cap=cap,
+                prior_successes=0.0,
+                prior_trials=0.0,
+            )
+        )
+    return min(weights)
+
+
+def is_established(contributor: Contributor, *, at: datetime) -> bool:
+    """Whether a judgement given at `at` comes from an established source: a moderator, or an
+    identity already CONSENSUS_ESTABLISHED_DAYS old then (new identities are cheap to make)."""
+    if contributor.trust_level == TrustLevel.MODERATOR:
+        return True
+    return at - contributor.created_at >= timedelta(days=settings.CONSENSUS_ESTABLISHED_DAYS)
 
 
 def recount_enqueue(contributor_id: int) -> None:
@@ -68,43 +115,47 @@ def recount_enqueue(contributor_id: int) -> None:
 
 
 def training_evaluate(*, contributor_id: int) -> Contributor:
-    """Apply the training and trust rules after a gold answer; recount when counting flips."""
+    """Apply the training and trust rules after a gold answer; recount when counting flips.
+
+    A first promotion counts everything the newcomer answered in training. After a demotion
+    the old record is not enough: promotion needs TRAINING_MIN_GOLD_AFTER_DEMOTION fresh
+    hidden-gold answers, and only judgements from then on count.
+    """
     contributor = Contributor.objects.select_for_update().get(pk=contributor_id)
     correct, answered = contributor.gold_correct, contributor.gold_answered
     z = settings.TRAINING_CONFIDENCE_Z
     bound = settings.TRAINING_ACCURACY_BOUND
     changed: list[str] = []
-    if not contributor.votes_counted and passes_training(
-        correct=correct,
-        answered=answered,
-        min_answered=settings.TRAINING_MIN_GOLD,
-        bound=bound,
-        z=z,
-    ):
-        contributor.votes_counted = True
-        changed.append("votes_counted")
-        if contributor.training_passed_at is None:
-            contributor.training_passed_at = timezone.now()
-            changed.append("training_passed_at")
-    elif contributor.votes_counted and fails_gold_checks(
-        correct=correct, answered=answered, bound=bound, z=z
-    ):
-        contributor.votes_counted = False
-        changed.append("votes_counted")
+    if not contributor.votes_counted:
+        if contributor.demoted_at is None:
+            promoted = passes_training(
+                correct=correct,
+                answered=answered,
+                min_answered=settings.TRAINING_MIN_GOLD,
+                bound=bound,
+                z=z,
+            )
+        else:
+            promoted = passes_training(
+                correct=contributor.probation_gold_correct,
+                answered=contributor.probation_gold_answered,
+                min_answered=settings.TRAINING_MIN_GOLD_AFTER_DEMOTION,
+                bound=bound,
+                z=z,
+            )
+        if promoted:
+            contributor.votes_counted = True
+            changed.append("votes_counted")
+            if contributor.training_passed_at is None:
+                contributor.training_passed_at = timezone.now()
+                changed.append("training_passed_at")
+            if contributor.demoted_at is not None:
+                contributor.counting_since = timezone.now()
+                changed.append("counting_since")
+    elif fails_gold_checks(correct=correct, answered=answered, bound=bound, z=z):
+        changed += _demotion(contributor)
 
-    if not contributor.trust_level_locked and contributor.trust_level != TrustLevel.MODERATOR:
-        level = TrustLevel.NEWCOMER
-        if contributor.votes_counted:
-            level = TrustLevel.CONTRIBUTOR
-            trusted_bound = settings.TRUST_TRUSTED_ACCURACY_BOUND
-            if (
-                answered >= settings.TRUST_TRUSTED_MIN_GOLD
-                and wilson_bounds(correct, answered, z)[0] >= trusted_bound
-            ):
-                level = TrustLevel.TRUSTED
-        if level != contributor.trust_level:
-            contributor.trust_level = level
-            changed.append("trust_level")
+    changed += _trust_level_apply(contributor)
     if changed:
         contributor.save(update_fields=changed)
     if "votes_counted" in changed:
@@ -112,21 +163,128 @@ def training_evaluate(*, contributor_id: int) -> Contributor:
     return contributor
 
 
+def _demotion(contributor: Contributor) -> list[str]:
+    """Stop counting a voter (unsaved; returns the fields changed). It sticks: the probation
+    record starts empty and the change detector starts over."""
+    if not contributor.votes_counted or contributor.trust_level == TrustLevel.MODERATOR:
+        return []
+    contributor.votes_counted = False
+    contributor.demoted_at = timezone.now()
+    contributor.probation_gold_answered = 0
+    contributor.probation_gold_correct = 0
+    contributor.agreement_alarm = 0.0
+    return [
+        "votes_counted",
+        "demoted_at",
+        "probation_gold_answered",
+        "probation_gold_correct",
+        "agreement_alarm",
+    ]
+
+
+def _trust_level_apply(contributor: Contributor) -> list[str]:
+    if contributor.trust_level_locked or contributor.trust_level == TrustLevel.MODERATOR:
+        return []
+    level = TrustLevel.NEWCOMER
+    if contributor.votes_counted:
+        level = TrustLevel.CONTRIBUTOR
+        if (
+            contributor.gold_answered >= settings.TRUST_TRUSTED_MIN_GOLD
+            and wilson_bounds(
+                contributor.gold_correct, contributor.gold_answered, settings.TRAINING_CONFIDENCE_Z
+            )[0]
+            >= settings.TRUST_TRUSTED_ACCURACY_BOUND
+        ):
+            level = TrustLevel.TRUSTED
+    if level == contributor.trust_level:
+        return []
+    contributor.trust_level = level
+    return ["trust_level"]
+
+
+def contributor_demote(*, contributor_id: int) -> bool:
+    """Demote a counting voter now (the change detector fired, or the reliability estimate is
+    too low); their judgements are recounted. Returns whether anything changed."""
+    with transaction.atomic():
+        contributor = Contributor.objects.select_for_update().get(pk=contributor_id)
+        changed = _demotion(contributor)
+        if not changed:
+            return False
+        changed += _trust_level_apply(contributor)
+        contributor.save(update_fields=changed)
+        recount_enqueue(contributor.pk)
+    return True
+
+
+def _alarm_raise(contributor_id: int, *, agreed: bool) -> None:
+    """Feed one judged answer to the change detector; demote a counting voter at its limit."""
+    contributor = Contributor.objects.filter(pk=contributor_id).only("agreement_alarm").first()
+    if contributor is None:
+        return
+    alarm = alarm_step(
+        contributor.agreement_alarm,
+        agreed=agreed,
+        expected=settings.AGREEMENT_ALARM_EXPECTED,
+        suspect=settings.AGREEMENT_ALARM_SUSPECT,
+    )
+    Contributor.objects.filter(pk=contributor_id).update(agreement_alarm=alarm)
+    # Someone not counted has nothing to lose; their detector starts over.
+    if alarm >= settings.AGREEMENT_ALARM_LIMIT and not contributor_demote(
+        contributor_id=contributor_id
+    ):
+        Contributor.objects.filter(pk=contributor_id).update(agreement_alarm=0.0)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One answer judged against its item's decision: whether it agrees, and what it was
+    judged as before (None the first time; the decision turned otherwise)."""
+
+    contributor_id: int
+    agreed: bool
+    before: bool | None = None
+
+
+def agreements_record(agreements: list[Agreement]) -> None:
+    """Note answers judged against decided outcomes in their voters' agreement records. A
+    first judgement also feeds the change detector; a turned decision only corrects the
+    count (the detector looks forward)."""
+    for agreement in agreements:
+        if agreement.before is None:
+            Contributor.objects.filter(pk=agreement.contributor_id).update(
+                agreement_judged=F("agreement_judged") + 1,
+                agreement_agreed=F("agreement_agreed") + int(agreement.agreed),
+            )
+            _alarm_raise(agreement.contributor_id, agreed=agreement.agreed)
+        elif agreement.before != agreement.agreed:
+            Contributor.objects.filter(pk=agreement.contributor_id).update(
+                agreement_agreed=F("agreement_agreed") + (1 if agreement.agreed else -1)
+            )
+
+
 def gold_answer_record(
     *, contributor: Contributor, correct: bool | None, expected: str, feedback: bool = True
 ) -> dict | None:
     """Count an answer on a gold item (label or annotation) in the contributor's gold record
     and apply the training rules; `correct` is None for "not sure", which counts for nothing.
-    Returns the feedback a trainee sees (right or not, the expected answer, passed or not) when
-    `feedback` is allowed (training gold; hidden checks never say anything)."""
+    After a demotion it also counts toward the fresh record promotion needs; for a counting
+    voter it feeds the change detector. Returns the feedback a trainee sees (right or not,
+    the expected answer, passed or not) when `feedback` is allowed (training gold; hidden
+    checks never say anything)."""
     if correct is None:
         return None
-    Contributor.objects.filter(pk=contributor.pk).update(
-        gold_answered=F("gold_answered") + 1,
-        gold_correct=F("gold_correct") + int(correct),
-    )
+    changes = {
+        "gold_answered": F("gold_answered") + 1,
+        "gold_correct": F("gold_correct") + int(correct),
+    }
+    if contributor.demoted_at is not None and not contributor.votes_counted:
+        changes["probation_gold_answered"] = F("probation_gold_answered") + 1
+        changes["probation_gold_correct"] = F("probation_gold_correct") + int(correct)
+    Contributor.objects.filter(pk=contributor.pk).update(**changes)
     was_training = contributor.in_training
     updated = training_evaluate(contributor_id=contributor.pk)
+    if updated.votes_counted and contributor.votes_counted:
+        _alarm_raise(contributor.pk, agreed=correct)
     if not was_training or not feedback:
         return None
     return {"correct": correct, "expected": expected, "training_passed": not updated.in_training}
@@ -135,6 +293,10 @@ def gold_answer_record(
 def judgements_counted(*, contributor: Contributor, count: int) -> None:
     """Note `count` more judgements of a contributor (the experience gold scheduling decays on)."""
     Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + count)
+    if estimate_due(count):
+        from .tasks import estimate_reliability  # tasks.py imports the registries
+
+        transaction.on_commit(estimate_reliability.enqueue)
 
 
 def trust_records_merge(*, source: Contributor, target: Contributor) -> None:
@@ -145,11 +307,21 @@ def trust_records_merge(*, source: Contributor, target: Contributor) -> None:
         gold_answered=F("gold_answered") + source.gold_answered,
         gold_correct=F("gold_correct") + source.gold_correct,
         votes_cast=F("votes_cast") + source.votes_cast,
+        agreement_judged=F("agreement_judged") + source.agreement_judged,
+        agreement_agreed=F("agreement_agreed") + source.agreement_agreed,
     )
     Contributor.objects.filter(pk=source.pk).update(
-        gold_answered=0, gold_correct=0, votes_cast=0, votes_counted=False
+        gold_answered=0,
+        gold_correct=0,
+        votes_cast=0,
+        votes_counted=False,
+        agreement_judged=0,
+        agreement_agreed=0,
     )
     training_evaluate(contributor_id=target.pk)
+    # A demotion sticks to the person, whichever identity it was earned under.
+    if source.demoted_at is not None and not source.votes_counted:
+        contributor_demote(contributor_id=target.pk)
     recount_enqueue(target.pk)
 
 

@@ -9,15 +9,18 @@ class ValidationsConfig(AppConfig):
         from contributors.contributions import contribution_counter_register
         from core.events import listen
         from trust.recounts import recounter_register
+        from trust.reliability import answers_register
 
         from .models import Vote
         from .services import (
             contributor_votes_recount,
             image_label_not_seen,
+            label_answers,
             questions_open_on_unlock,
         )
 
         recounter_register("label_votes", contributor_votes_recount)
+        answers_register("label_votes", label_answers)
         listen("image_label.not_seen", image_label_not_seen)
         listen("images.unlocked", questions_open_on_unlock)
 

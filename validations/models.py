@@ -25,6 +25,14 @@ class Vote(models.Model):
         default=0.0, help_text="Evidence this vote adds while counted (0 when not counted)."
     )
     on_gold = models.BooleanField(default=False, help_text="An answer to a gold item.")
+    # Where the answer came from (a keyed digest of the voter's network, not the address):
+    # only one counted vote per network weighs on an item.
+    network = models.CharField(max_length=16, blank=True, default="", editable=False)
+    agreed = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Whether the answer matches the item's decision (empty until it is decided).",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

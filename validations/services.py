@@ -14,11 +14,15 @@ from labels_app.models import Answer, GoldPool, ImageLabel, ImageLabelState, Lab
 from trust.evidence import evidence_update
 from trust.served import task_served_check, tasks_serve
 from trust.services import (
+    Agreement,
     JudgementResult,
+    agreements_record,
+    counts_judgement,
     counts_votes,
     gold_answer_record,
     gold_due,
     gold_rate,
+    is_established,
     judgement_weight,
     judgements_counted,
 )
@@ -37,15 +41,18 @@ def consensus_apply(
     image_public: bool,
     annotatable: bool = False,
     evidence_delta: float = 0.0,
+    established_delta: float = 0.0,
     counted_delta: int = 0,
     raw_answer: str | None = None,
 ) -> None:
-    """Add evidence (and optionally a raw answer) to an image-label in one UPDATE statement."""
+    """Add evidence (and optionally a raw answer) to an image-label in one UPDATE statement,
+    then judge its answers against its decision if it has one."""
     update = evidence_update(
         delta=evidence_delta,
         counted_delta=counted_delta,
         state_field="state",
         states=(ImageLabelState.CONFIRMED, ImageLabelState.REJECTED, ImageLabelState.OPEN),
+        established_delta=established_delta,
     )
     changes = {
         **update.changes,
@@ -62,49 +69,119 @@ def consensus_apply(
     if raw_answer is not None:
         changes[f"{raw_answer}_count"] = F(f"{raw_answer}_count") + 1
     ImageLabel.objects.filter(pk=image_label_id).update(**changes)
+    answers_judge(image_label_id=image_label_id)
+
+
+def answers_judge(*, image_label_id: int) -> None:
+    """Judge the answers on a decided item against its decision, for each voter's agreement
+    record: the answers not judged yet, and all of them again if the decision turned. Answers
+    on gold are judged by the gold record instead."""
+    state = ImageLabel.objects.filter(pk=image_label_id).values_list("state", flat=True).first()
+    if state in (None, ImageLabelState.OPEN):
+        return
+    outcome = Answer.YES if state == ImageLabelState.CONFIRMED else Answer.NO
+    other = Answer.NO if outcome == Answer.YES else Answer.YES
+    stale = list(
+        Vote.objects.select_for_update()
+        .filter(image_label_id=image_label_id, on_gold=False)
+        .filter((Q(answer=outcome) & ~Q(agreed=True)) | (Q(answer=other) & ~Q(agreed=False)))
+        .values_list("pk", "contributor_id", "answer", "agreed")
+    )
+    if not stale:
+        return
+    agreements = [
+        Agreement(contributor_id=voter, agreed=answer == outcome, before=before)
+        for _, voter, answer, before in stale
+    ]
+    for agreed in (True, False):
+        Vote.objects.filter(
+            pk__in=[pk for (pk, *_), a in zip(stale, agreements, strict=True) if a.agreed == agreed]
+        ).update(agreed=agreed)
+    agreements_record(agreements)
+
+
+def label_answers(*, limit: int) -> list[tuple]:
+    """The newest yes/no answers as (image-label, voter, answer), for the reliability estimate."""
+    return list(
+        Vote.objects.exclude(answer=Answer.UNSURE)
+        .order_by("-pk")
+        .values_list("image_label_id", "contributor_id", "answer")[:limit]
+    )
 
 
 # --- Training and trust ----------------------------------------------------------------------
 
 
-def contributor_votes_recount(*, contributor_id: int) -> int:
-    """Make every non-gold vote of a contributor counted or not, as their standing says.
+def _network_weight(*, image_label_id: int, network: str, weight: float, vote_id=None) -> float:
+    """Only the first counted vote from a network weighs on an item (a household, a campus or
+    a sybil farm behind one address is one source)."""
+    if not network or weight == 0:
+        return weight
+    others = Vote.objects.filter(
+        image_label_id=image_label_id, network=network, counted=True, weight__gt=0
+    )
+    if vote_id is not None:
+        others = others.exclude(pk=vote_id)
+    return 0.0 if others.exists() else weight
 
-    Retroactive and reversible: nothing is deleted, each vote flips once (a conditional UPDATE
-    makes a repeated or concurrent run harmless) and its evidence is added or taken back.
-    Returns the number of votes flipped.
+
+def contributor_votes_recount(*, contributor_id: int) -> int:
+    """Make every vote of a contributor counted and weighted as their standing says.
+
+    Retroactive and reversible: nothing is deleted, each vote is changed under its row lock
+    (so a repeated or concurrent run is harmless) and the difference in evidence is added or
+    taken back. Votes given before a demotion stay uncounted after a renewed promotion.
+    Returns the number of votes changed.
     """
     contributor = Contributor.objects.get(pk=contributor_id)
-    counting = counts_votes(contributor)
-    weight = judgement_weight(contributor) if counting else 0.0
-    flipped = 0
-    pending = (
-        Vote.objects.filter(contributor_id=contributor_id)
-        .exclude(counted=counting)
-        .values_list("pk", flat=True)
-    )
-    for vote_id in list(pending.iterator()):
+    weight = judgement_weight(contributor)
+    since = contributor.counting_since
+    votes = Vote.objects.filter(contributor_id=contributor_id)
+    if counts_votes(contributor):
+        # Skip what is already right: counted at today's weight, or given before a demotion.
+        settled = Q(counted=True, weight=weight)
+        if since is not None:
+            settled = (settled & Q(created_at__gte=since)) | Q(counted=False, created_at__lt=since)
+        votes = votes.exclude(settled)
+    else:
+        votes = votes.filter(counted=True)
+    changed = 0
+    for vote_id in list(votes.values_list("pk", flat=True).iterator()):
         with transaction.atomic():
             vote = (
                 Vote.objects.select_for_update()
                 .select_related("image_label__image", "image_label__label")
-                .filter(pk=vote_id, counted=not counting)
+                .filter(pk=vote_id)
                 .first()
             )
             if vote is None:
                 continue
-            sign = SIGN[vote.answer]
-            delta = sign * weight if counting else -sign * vote.weight
-            Vote.objects.filter(pk=vote.pk).update(counted=counting, weight=weight)
+            counting = counts_judgement(contributor, given_at=vote.created_at)
+            target = (
+                _network_weight(
+                    image_label_id=vote.image_label_id,
+                    network=vote.network,
+                    weight=weight,
+                    vote_id=vote.pk,
+                )
+                if counting
+                else 0.0
+            )
+            if (vote.counted, vote.weight) == (counting, target):
+                continue
+            delta = SIGN[vote.answer] * (target - vote.weight)
+            established = is_established(contributor, at=vote.created_at)
+            Vote.objects.filter(pk=vote.pk).update(counted=counting, weight=target)
             consensus_apply(
                 image_label_id=vote.image_label_id,
                 image_public=vote.image_label.image.is_public,
                 annotatable=vote.image_label.label.kind == LabelKind.OBJECT,
                 evidence_delta=delta,
-                counted_delta=1 if counting else -1,
+                established_delta=delta if established else 0.0,
+                counted_delta=int(counting) - int(vote.counted),
             )
-            flipped += 1
-    return flipped
+            changed += 1
+    return changed
 
 
 @transaction.atomic
@@ -170,17 +247,21 @@ def _takes_answers(image_label: ImageLabel | None) -> ImageLabel:
     return image_label
 
 
-def _new_vote(*, contributor: Contributor, image_label: ImageLabel, answer: str) -> Vote:
+def _new_vote(
+    *, contributor: Contributor, image_label: ImageLabel, answer: str, network: str = ""
+) -> Vote:
     """An unsaved vote, counted and weighted as the voter's standing says (on gold as on any
     item: the public numbers of a gold item must look like any other's)."""
     counting = counts_votes(contributor)
+    weight = judgement_weight(contributor) if counting else 0.0
     return Vote(
         image_label=image_label,
         contributor=contributor,
         answer=answer,
         counted=counting,
-        weight=judgement_weight(contributor) if counting else 0.0,
+        weight=_network_weight(image_label_id=image_label.pk, network=network, weight=weight),
         on_gold=image_label.is_gold,
+        network=network,
     )
 
 
@@ -201,11 +282,13 @@ def _vote_apply(*, contributor: Contributor, vote: Vote) -> JudgementResult:
             expected=image_label.gold_answer,
             feedback=training,
         )
+    evidence = SIGN[answer] * vote.weight
     consensus_apply(
         image_label_id=image_label.pk,
         image_public=True,
         annotatable=image_label.label.kind == LabelKind.OBJECT,
-        evidence_delta=SIGN[answer] * vote.weight,
+        evidence_delta=evidence,
+        established_delta=evidence if is_established(contributor, at=vote.created_at) else 0.0,
         counted_delta=int(vote.counted),
         raw_answer=answer,
     )
@@ -238,10 +321,12 @@ def _training_item_answered(image_label: ImageLabel) -> None:
 
 
 def record_answer(
-    *, contributor: Contributor, image_label: ImageLabel, answer: str
+    *, contributor: Contributor, image_label: ImageLabel, answer: str, network: str = ""
 ) -> JudgementResult:
     """Store an answer and apply it; callers check first that the item takes answers."""
-    vote = _new_vote(contributor=contributor, image_label=image_label, answer=answer)
+    vote = _new_vote(
+        contributor=contributor, image_label=image_label, answer=answer, network=network
+    )
     try:
         with transaction.atomic():
             vote.save()
@@ -277,20 +362,28 @@ def vote_cast(
     image_label_id: int,
     answer: str,
     audience: Sequence[str] = (),
+    network: str = "",
 ) -> JudgementResult:
     """Record one answer on a question handed to this voter (or to their browser before their
-    first write: `audience`); it counts toward consensus once the voter has passed training."""
+    first write: `audience`); it counts toward consensus once the voter has passed training.
+    `network` is the request's network key (core.ratelimits.network_key)."""
     answer = _answer(answer)
     image_label = _votable(image_label_id)
     task_served_check(
         contributor=contributor, audience=audience, kind=SERVED_KIND, task_id=image_label.pk
     )
-    return record_answer(contributor=contributor, image_label=image_label, answer=answer)
+    return record_answer(
+        contributor=contributor, image_label=image_label, answer=answer, network=network
+    )
 
 
 @transaction.atomic
 def votes_cast_batch(
-    *, contributor: Contributor, answers: list[dict], audience: Sequence[str] = ()
+    *,
+    contributor: Contributor,
+    answers: list[dict],
+    audience: Sequence[str] = (),
+    network: str = "",
 ) -> list[JudgementResult]:
     """Record many answers at once (grid mode), each on a question handed to this voter: all
     are checked first, then all are stored."""
@@ -343,7 +436,7 @@ def votes_cast_batch(
             status=409,
         )
     votes = [
-        _new_vote(contributor=contributor, image_label=image_label, answer=answer)
+        _new_vote(contributor=contributor, image_label=image_label, answer=answer, network=network)
         for image_label, answer in checked
     ]
     try:

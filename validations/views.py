@@ -7,7 +7,7 @@ from django.views.generic import TemplateView
 
 from contributors.identity import contributor_for_write
 from core.errors import DomainError
-from core.ratelimits import rate_limit
+from core.ratelimits import network_key, rate_limit
 from core.views import DomainErrorPageMixin
 from labels_app.models import GoldPool, Label
 from labels_app.params import label_asked, label_param
@@ -68,6 +68,7 @@ class ValidateView(DomainErrorPageMixin, TemplateView):
                 image_label_id=image_label_id,
                 answer=request.POST.get("answer", ""),
                 audience=audience_of(request),
+                network=network_key(request),
             )
         except DomainError as error:
             if error.status == 429:
@@ -139,6 +140,7 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
                 contributor=contributor_for_write(request),
                 answers=answers,
                 audience=audience_of(request),
+                network=network_key(request),
             )
         except DomainError as error:
             if error.status == 429:

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from contributors.identity import contributor_for_write
 from core.api.params import exclude_from_query, exclude_parameter
 from core.errors import DomainError
-from core.ratelimits import rate_limit
+from core.ratelimits import network_key, rate_limit
 from labels_app.params import LABEL_PARAMETER, label_from_query
 from trust.served import audience_of
 from validations.services import (
@@ -103,6 +103,7 @@ class VoteCreate(APIView):
             image_label_id=serializer.validated_data["image_label"],
             answer=serializer.validated_data["answer"],
             audience=audience_of(request),
+            network=network_key(request),
         )
         return Response(votes_response([result], request)[0], status=status.HTTP_201_CREATED)
 
@@ -119,6 +120,7 @@ class VoteBatchCreate(APIView):
             contributor=contributor_for_write(request),
             answers=serializer.validated_data["votes"],
             audience=audience_of(request),
+            network=network_key(request),
         )
         return Response(votes_response(results, request), status=status.HTTP_201_CREATED)
 
