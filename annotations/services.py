@@ -424,8 +424,8 @@ def annotation_vote_cast(
         )
     if annotation.author_id == contributor.pk:
         raise DomainError("You cannot review your own drawing.", code="own_work", status=409)
-    # A gold annotation checks the reviewer; its verdict is known, so the vote weighs nothing.
-    counting = counts_votes(contributor) and not annotation.is_gold
+    # On a gold annotation as on any: its public numbers must look like any other's.
+    counting = counts_votes(contributor)
     weight = judgement_weight(contributor) if counting else 0.0
     try:
         with transaction.atomic():
@@ -442,13 +442,13 @@ def annotation_vote_cast(
         raise DomainError(
             "You already reviewed this revision.", code="already_answered", status=409
         ) from None
+    feedback = None
     if annotation.is_gold:
         feedback = gold_answer_record(
             contributor=contributor,
             correct=None if answer == ReviewAnswer.UNSURE else answer == annotation.gold_answer,
             expected=annotation.gold_answer,
         )
-        return JudgementResult(vote=vote, feedback=feedback)
     review_consensus_apply(
         annotation_id=annotation.pk,
         revision=revision,
@@ -456,21 +456,18 @@ def annotation_vote_cast(
         counted_delta=int(weight > 0),
         raw_answer=answer,
     )
-    return JudgementResult(vote=vote)
+    return JudgementResult(vote=vote, feedback=feedback)
 
 
 @transaction.atomic
 def annotation_gold_mark(*, annotation: Annotation, answer: str) -> Annotation:
-    """Make the current revision a gold item with a known verdict (moderators, in the admin):
-    it leaves the review queue and is shown to reviewers as a check, like label gold."""
+    """Make the current revision a gold item with a known verdict (moderators, in the admin),
+    shown to reviewers as a check like label gold. The verdict stays private: the annotation
+    keeps its public review state and numbers, which come from reviews like any other's."""
     if answer not in (ReviewAnswer.GOOD, ReviewAnswer.BAD):
         raise DomainError("A gold verdict is 'good' or 'bad'.", code="invalid_answer")
     annotation.gold_answer = answer
-    annotation.review_state = (
-        ReviewState.APPROVED if answer == ReviewAnswer.GOOD else ReviewState.REJECTED
-    )
-    annotation.in_review = False
-    annotation.save(update_fields=["gold_answer", "review_state", "in_review"])
+    annotation.save(update_fields=["gold_answer"])
     return annotation
 
 
@@ -702,7 +699,7 @@ def contributor_reviews_recount(*, contributor_id: int) -> int:
     flips = [(True, False)] if not counting else [(False, True)]
     if since is not None:
         flips.append((True, False))
-    reviews = AnnotationVote.objects.filter(contributor_id=contributor_id, on_gold=False)
+    reviews = AnnotationVote.objects.filter(contributor_id=contributor_id)
     flipped = 0
     for was, becomes in flips:
         pending = reviews.filter(counted=was)

@@ -392,10 +392,23 @@ class RunLog:
     stop_reason: str = ""
 
 
+def checkpoint_print(crowd: Crowd, answers_per_item: int, seconds: float) -> None:
+    """How far the site and the plain majority got after this many answers per item."""
+    rows = item_rows(crowd)
+    site = outcome(rows, crowd.truth, by_site)
+    majority = outcome(rows, crowd.truth, by_majority)
+    print(
+        f"  after {answers_per_item:>2} answers per item ({seconds:4.0f} s): site decided "
+        f"{percent(site.share)} at {percent(site.accuracy)}; majority decided "
+        f"{percent(majority.share)} at {percent(majority.accuracy)}"
+    )
+
+
 def crowd_run(people: list, world: Any, crowd: Crowd, budget: int) -> RunLog:
     """Let random people take a step until the community's budget is spent or nobody gets a
     task. A person who gets none is set aside; once all are, each gets another turn (a recount
-    or re-check can reopen items), and the run stops when a whole turn stored nothing."""
+    or re-check can reopen items), and the run stops when a whole turn stored nothing. Prints
+    where the site stands after each answer per item."""
     from crowd_people import SYBIL
 
     from validations.models import ValidationQuestion
@@ -406,7 +419,11 @@ def crowd_run(people: list, world: Any, crowd: Crowd, budget: int) -> RunLog:
     answers_at_sweep = -1
     started = time.perf_counter()
     next_progress = PROGRESS_EVERY
+    next_checkpoint = 1
     while True:
+        if log.community_answers >= next_checkpoint * len(crowd.item_ids):
+            checkpoint_print(crowd, next_checkpoint, time.perf_counter() - started)
+            next_checkpoint += 1
         if log.community_answers >= budget:
             log.stop_reason = f"budget spent ({budget:,} community answers)"
             break
@@ -500,6 +517,17 @@ def outcome(rows: list[tuple], truth: dict[int, str], decide) -> Outcome:
         decided=len(decided),
         correct=sum(d == truth[pk] for pk, d in decided),
         total=len(rows),
+    )
+
+
+def item_rows(crowd: Crowd) -> list[tuple]:
+    """(pk, yes_count, no_count, state) of the measured items, from the final rows."""
+    from labels_app.models import ImageLabel
+
+    return list(
+        ImageLabel.objects.filter(pk__in=crowd.item_ids).values_list(
+            "pk", "yes_count", "no_count", "state"
+        )
     )
 
 
@@ -697,8 +725,6 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
     from crowd_people import SYBIL, World
     from django_tasks.signals import task_finished
 
-    from labels_app.models import ImageLabel
-
     rng = random.Random(f"{args.seed}/{scenario.name}")
     # Anything in the services that uses the module-level generator is seeded as well.
     random.seed(f"{args.seed}/{scenario.name}/global")
@@ -731,11 +757,7 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
         vote_seconds = time.perf_counter() - started
         requests = sum(person.browser.requests for person in people)
 
-        rows = list(
-            ImageLabel.objects.filter(pk__in=crowd.item_ids).values_list(
-                "pk", "yes_count", "no_count", "state"
-            )
-        )
+        rows = item_rows(crowd)
         by_pk = {pk: tuple(row) for pk, *row in rows}
         majority = outcome(rows, crowd.truth, by_majority)
         site = outcome(rows, crowd.truth, by_site)

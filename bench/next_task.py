@@ -411,6 +411,8 @@ IMAGE_LABEL_ROWS = BulkRows(
         "unsure_count": "unsure",
         "counted_votes": "counted",
         "evidence": "evidence",
+        # The seeded voters are the site's established members.
+        "established_evidence": "evidence",
         # The app's rule: a gold item's known answer is private; its public numbers come from
         # its votes like any item's.
         "probability": "1.0 / (1.0 + exp(-evidence))",

@@ -249,7 +249,7 @@ def agreements_record(agreements: list[Agreement]) -> None:
     """Note answers judged against decided outcomes in their voters' agreement records. A
     first judgement also feeds the change detector; a turned decision only corrects the
     count (the detector looks forward)."""
-    for agreement in agreements:
+    for agreement in sorted(agreements, key=lambda a: a.contributor_id):
         if agreement.before is None:
             Contributor.objects.filter(pk=agreement.contributor_id).update(
                 agreement_judged=F("agreement_judged") + 1,

@@ -1,3 +1,4 @@
+import functools
 import math
 import random
 from collections.abc import Sequence
@@ -97,7 +98,9 @@ def answers_judge(*, image_label_id: int) -> None:
         Vote.objects.filter(
             pk__in=[pk for (pk, *_), a in zip(stale, agreements, strict=True) if a.agreed == agreed]
         ).update(agreed=agreed)
-    agreements_record(agreements)
+    # After commit, one voter at a time: updating other voters' rows inside this transaction
+    # (which holds the voter's own row) could deadlock with a vote of theirs.
+    transaction.on_commit(functools.partial(agreements_record, agreements))
 
 
 def label_answers(*, limit: int) -> list[tuple]:

@@ -172,14 +172,15 @@ def gold(answer="good"):
     return annotation_gold_mark(annotation=annotated(), answer=answer)
 
 
-def test_marking_gold_takes_the_annotation_out_of_the_review_queue():
+def test_marking_gold_keeps_the_public_review_state_and_queue():
     annotation = gold("bad")
 
     annotation.refresh_from_db()
+    # Nothing public says "decided with no reviews": the verdict is private.
     assert (annotation.gold_answer, annotation.review_state, annotation.in_review) == (
         "bad",
-        ReviewState.REJECTED,
-        False,
+        ReviewState.OPEN,
+        True,
     )
 
 
@@ -218,19 +219,24 @@ def test_right_gold_reviews_pass_training_like_label_gold(settings):
     assert newcomer.votes_counted is True
 
 
-def test_gold_reviews_do_not_move_the_review_and_unsure_is_no_gold_answer():
+def test_gold_reviews_move_the_review_like_any_and_unsure_is_no_gold_answer():
     annotation = gold("good")
-    voter = reviewer()
+    unsure, sure = reviewer(), reviewer()
 
     result = annotation_vote_cast(
-        contributor=voter, annotation_id=annotation.pk, revision=1, answer="unsure"
+        contributor=unsure, annotation_id=annotation.pk, revision=1, answer="unsure"
     )
+    weight = judgement_weight(sure)
+    annotation_vote_cast(contributor=sure, annotation_id=annotation.pk, revision=1, answer="good")
 
     annotation.refresh_from_db()
-    voter.refresh_from_db()
+    unsure.refresh_from_db()
+    sure.refresh_from_db()
     assert result.feedback is None
-    assert (annotation.evidence, annotation.good_count, annotation.unsure_count) == (0, 0, 0)
-    assert voter.gold_answered == 10  # unchanged from the factory's record
+    assert (annotation.good_count, annotation.unsure_count) == (1, 1)
+    assert weight > 0 and annotation.evidence == pytest.approx(weight)
+    assert unsure.gold_answered == 10  # unchanged from the factory's record
+    assert (sure.gold_answered, sure.gold_correct) == (11, 10)  # 9 of 10, then right
 
 
 def test_hidden_gold_keeps_checking_trained_reviewers(settings):

@@ -81,11 +81,14 @@ def test_a_sleeper_right_on_gold_but_wrong_elsewhere_is_demoted_and_loses_every_
     assert earlier.evidence == pytest.approx(0)
 
 
-def test_agreeing_voters_are_not_demoted_and_their_agreement_is_recorded():
+def test_agreeing_voters_are_not_demoted_and_their_agreement_is_recorded(
+    django_capture_on_commit_callbacks,
+):
     voter = VoterFactory()
-    for _ in range(4):
-        item = decided_by_others("yes")
-        vote_cast(contributor=voter, image_label_id=item.pk, answer="yes")
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(4):
+            item = decided_by_others("yes")
+            vote_cast(contributor=voter, image_label_id=item.pk, answer="yes")
 
     voter.refresh_from_db()
     assert (voter.agreement_judged, voter.agreement_agreed) == (14, 14)
@@ -93,16 +96,20 @@ def test_agreeing_voters_are_not_demoted_and_their_agreement_is_recorded():
     assert voter.agreement_alarm == 0
 
 
-def test_a_decision_that_turns_corrects_the_agreement_of_everyone_judged_on_it():
+def test_a_decision_that_turns_corrects_the_agreement_of_everyone_judged_on_it(
+    django_capture_on_commit_callbacks,
+):
     first, second = VoterFactory(), VoterFactory()
-    item = decided_by_others("yes", voters=[first, second])
+    with django_capture_on_commit_callbacks(execute=True):
+        item = decided_by_others("yes", voters=[first, second])
     first.refresh_from_db()
     assert first.agreement_agreed == 11
 
     # Later answers (re-checks) say "no" with more weight: the decision turns, the record
     # follows.
-    for _ in range(4):
-        vote_cast(contributor=VoterFactory(), image_label_id=item.pk, answer="no")
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(4):
+            vote_cast(contributor=VoterFactory(), image_label_id=item.pk, answer="no")
 
     item.refresh_from_db()
     first.refresh_from_db()
@@ -111,14 +118,17 @@ def test_a_decision_that_turns_corrects_the_agreement_of_everyone_judged_on_it()
     assert Vote.objects.get(contributor=first, image_label=item).agreed is False
 
 
-def test_a_new_identity_starts_small_and_its_weight_grows_with_agreement():
+def test_a_new_identity_starts_small_and_its_weight_grows_with_agreement(
+    django_capture_on_commit_callbacks,
+):
     newcomer = VoterFactory(created_at=timezone.now(), agreement_judged=0, agreement_agreed=0)
     start = judgement_weight(newcomer)
     assert start == pytest.approx(math.log(2))  # prior (0 + 2) / (0 + 3)
 
-    for _ in range(8):
-        item = decided_by_others("yes")
-        vote_cast(contributor=newcomer, image_label_id=item.pk, answer="yes")
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(8):
+            item = decided_by_others("yes")
+            vote_cast(contributor=newcomer, image_label_id=item.pk, answer="yes")
 
     newcomer.refresh_from_db()
     grown = judgement_weight(newcomer)
