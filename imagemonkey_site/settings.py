@@ -270,6 +270,13 @@ TRAINING_CONFIDENCE_Z = env.float("TRAINING_CONFIDENCE_Z", default=1.0)
 TRAINING_GOLD_MAX_TRAINEES = env.int("TRAINING_GOLD_MAX_TRAINEES", default=25)
 # The admin asks moderators for training items until this many are available.
 TRAINING_GOLD_TARGET = env.int("TRAINING_GOLD_TARGET", default=50)
+# Gold pools top themselves up (after each reliability estimate) from items decided by
+# established evidence of GOLD_CANDIDATE_EVIDENCE (twice the decisive 4.6) with at least
+# GOLD_CANDIDATE_TRUSTED_VOTES trusted answers for and none against: hidden checks to
+# HIDDEN_GOLD_TARGET first, then training items to TRAINING_GOLD_TARGET.
+GOLD_CANDIDATE_EVIDENCE = env.float("GOLD_CANDIDATE_EVIDENCE", default=9.2)
+GOLD_CANDIDATE_TRUSTED_VOTES = env.int("GOLD_CANDIDATE_TRUSTED_VOTES", default=2)
+HIDDEN_GOLD_TARGET = env.int("HIDDEN_GOLD_TARGET", default=200)
 # Share of tasks that are gold: while training, then decaying after it to a floor.
 GOLD_RATE_TRAINING = env.float("GOLD_RATE_TRAINING", default=0.4)
 GOLD_RATE_AFTER_TRAINING = env.float("GOLD_RATE_AFTER_TRAINING", default=0.1)

@@ -29,6 +29,19 @@ def answers_register(name: str, source: AnswerSource) -> None:
     _sources[name] = source
 
 
+# Task apps' upkeep that rests on the crowd's judgement (e.g. topping up gold pools from strong
+# decisions), run after each estimate: `upkeep()` -> a summary for the task log.
+_upkeep: dict[str, Callable[[], dict]] = {}
+
+
+def upkeep_register(name: str, upkeep: Callable[[], dict]) -> None:
+    _upkeep[name] = upkeep
+
+
+def upkeep_run() -> dict[str, dict]:
+    return {name: upkeep() for name, upkeep in _upkeep.items()}
+
+
 def reliability_estimates() -> dict[int, tuple[float, int]]:
     """Each voter's estimated accuracy and the number of answers it rests on."""
     import pandas as pd  # heavy imports, needed only in the background task

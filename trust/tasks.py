@@ -1,7 +1,7 @@
 from django_tasks import task
 
 from .recounts import contributor_recount
-from .reliability import reliability_update
+from .reliability import reliability_update, upkeep_run
 
 
 @task()
@@ -12,6 +12,7 @@ def recount_contributor_judgements(contributor_id: int) -> int:
 
 
 @task()
-def estimate_reliability() -> dict[str, int]:
-    """Estimate every voter's reliability from agreement and act on it (trust.reliability)."""
-    return reliability_update()
+def estimate_reliability() -> dict:
+    """Estimate every voter's reliability from agreement and act on it (trust.reliability),
+    then run the task apps' upkeep (topping up gold pools)."""
+    return {"reliability": reliability_update(), **upkeep_run()}

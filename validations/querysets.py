@@ -42,3 +42,14 @@ class ValidationQuestionQuerySet(ImageLabelQuerySet):
 
     def open_for(self, contributor) -> ValidationQuestionQuerySet:
         return self.in_queue().not_seen_by(contributor)
+
+    def gold_candidates(self) -> ValidationQuestionQuerySet:
+        """Decided items that may become known answers: on public images, not gold yet, and
+        decided by established evidence of at least GOLD_CANDIDATE_EVIDENCE."""
+        strong = settings.GOLD_CANDIDATE_EVIDENCE
+        return self.filter(
+            models.Q(state="confirmed", established_evidence__gte=strong)
+            | models.Q(state="rejected", established_evidence__lte=-strong),
+            public_q("image__"),
+            gold_answer="",
+        )

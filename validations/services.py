@@ -1,6 +1,7 @@
 import functools
 import math
 import random
+from collections import Counter
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -205,6 +206,53 @@ def gold_mark(*, image_label: ImageLabel, answer: str, pool: str = GoldPool.HIDD
     _answers_on_gold_marked(image_label)
     image_label.refresh_from_db()
     return image_label
+
+
+def gold_replenish(*, batch: int = 500, rng=random) -> dict[str, int]:
+    """Top up the training and hidden gold pools from the crowd's strongest decisions.
+
+    A candidate was decided by established evidence of GOLD_CANDIDATE_EVIDENCE and by at least
+    GOLD_CANDIDATE_TRUSTED_VOTES trusted voters' counted answers, with no trusted answer
+    against it: what a ring of new identities decides never becomes a check. Hidden checks
+    are filled first (to HIDDEN_GOLD_TARGET), then training items (to TRAINING_GOLD_TARGET).
+    Runs after each reliability estimate. Returns how many items joined each pool.
+    """
+    wanted = {
+        GoldPool.HIDDEN: settings.HIDDEN_GOLD_TARGET
+        - ValidationQuestion.objects.gold(GoldPool.HIDDEN).count(),
+        GoldPool.TRAINING: settings.TRAINING_GOLD_TARGET
+        - ValidationQuestion.objects.gold(GoldPool.TRAINING).count(),
+    }
+    added = {GoldPool.HIDDEN: 0, GoldPool.TRAINING: 0}
+    if max(wanted.values()) <= 0:
+        return {str(pool): 0 for pool in added}
+    # From a random point on, wrapping around, so every candidate gets its turn.
+    start = rng.random()
+    rows = ValidationQuestion.objects.gold_candidates().order_by("random_key")
+    candidates = list(rows.filter(random_key__gte=start).values_list("pk", "state")[:batch])
+    candidates += rows.filter(random_key__lt=start).values_list("pk", "state")[
+        : batch - len(candidates)
+    ]
+    trusted = Counter(
+        Vote.objects.filter(
+            image_label_id__in=[pk for pk, _ in candidates],
+            counted=True,
+            weight__gt=0,
+            contributor__trust_level__gte=TrustLevel.TRUSTED,
+        ).values_list("image_label_id", "answer")
+    )
+    for pk, state in candidates:
+        answer = Answer.YES if state == ImageLabelState.CONFIRMED else Answer.NO
+        against = Answer.NO if answer == Answer.YES else Answer.YES
+        if trusted[(pk, answer)] < settings.GOLD_CANDIDATE_TRUSTED_VOTES or trusted[(pk, against)]:
+            continue
+        pool = next((p for p in (GoldPool.HIDDEN, GoldPool.TRAINING) if wanted[p] > 0), None)
+        if pool is None:
+            break
+        gold_mark(image_label=ImageLabel.objects.get(pk=pk), answer=answer, pool=pool)
+        wanted[pool] -= 1
+        added[pool] += 1
+    return {str(pool): count for pool, count in added.items()}
 
 
 def _answers_on_gold_marked(image_label: ImageLabel) -> None:

@@ -316,3 +316,52 @@ def test_two_api_voters_behind_one_network_add_the_weight_of_one(no_hidden_gold)
 @pytest.fixture
 def no_hidden_gold(settings):
     settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 0
+
+
+def test_gold_pools_top_up_from_strong_decisions_of_trusted_voters_only(settings):
+    from contributors.models import TrustLevel
+    from labels_app.models import ImageLabel
+    from validations.services import gold_replenish
+
+    settings.HIDDEN_GOLD_TARGET, settings.TRAINING_GOLD_TARGET = 1, 1
+    trusted = [VoterFactory(trust_level=TrustLevel.TRUSTED) for _ in range(4)]
+    strong_no, strong_yes, disputed, by_untrusted = (ImageLabelFactory() for _ in range(4))
+    for voter in trusted:
+        vote_cast(contributor=voter, image_label_id=strong_no.pk, answer="no")
+        vote_cast(contributor=voter, image_label_id=strong_yes.pk, answer="yes")
+    for voter in [*trusted[:3], VoterFactory(), VoterFactory()]:
+        vote_cast(contributor=voter, image_label_id=disputed.pk, answer="yes")
+    vote_cast(contributor=trusted[3], image_label_id=disputed.pk, answer="no")
+    for voter in [VoterFactory() for _ in range(5)]:  # established, but none of them trusted
+        vote_cast(contributor=voter, image_label_id=by_untrusted.pk, answer="yes")
+
+    added = gold_replenish()
+
+    assert added == {"hidden": 1, "training": 1}
+    gold = dict(ImageLabel.objects.exclude(gold_answer="").values_list("pk", "gold_answer"))
+    assert gold == {strong_no.pk: "no", strong_yes.pk: "yes"}
+    strong_no.refresh_from_db()
+    assert strong_no.state == ImageLabelState.REJECTED  # public numbers unchanged
+    assert gold_replenish() == {"hidden": 0, "training": 0}  # both pools are full
+
+
+def test_the_estimate_runs_in_the_background_every_so_many_judgements(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.RELIABILITY_ESTIMATE_EVERY, settings.RELIABILITY_MIN_ANSWERS = 4, 1
+    voters = [VoterFactory() for _ in range(2)]
+    items = [ImageLabelFactory() for _ in range(2)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        vote_cast(contributor=voters[0], image_label_id=items[0].pk, answer="yes")
+        vote_cast(contributor=voters[1], image_label_id=items[0].pk, answer="yes")
+        vote_cast(contributor=voters[0], image_label_id=items[1].pk, answer="no")
+    voters[0].refresh_from_db()
+    assert voters[0].reliability is None  # three judgements: not yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        vote_cast(contributor=voters[1], image_label_id=items[1].pk, answer="no")
+
+    for voter in voters:
+        voter.refresh_from_db()
+        assert voter.reliability is not None
