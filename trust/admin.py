@@ -10,7 +10,23 @@ TRUST_FIELDS = {"trust_level", "trust_level_locked"}
 
 class TrustedContributorAdmin(ContributorAdmin):
     """The contributor admin, with a moderator's change of trust level going through the trust
-    rules (a recount when it changes whether the contributor's judgements count)."""
+    rules (a recount when it changes whether the contributor's judgements count), and the
+    agreement record, reliability estimate and demotion state shown read-only."""
+
+    AGREEMENT_FIELDS = [
+        "agreement_judged",
+        "agreement_agreed",
+        "agreement_alarm",
+        "reliability",
+        "demoted_at",
+        "probation_gold_answered",
+        "probation_gold_correct",
+        "counting_since",
+    ]
+    readonly_fields = [*ContributorAdmin.readonly_fields, *AGREEMENT_FIELDS]
+    fields = [*ContributorAdmin.fields, *AGREEMENT_FIELDS]
+    list_display = [*ContributorAdmin.list_display, "reliability", "demoted_at"]
+    list_filter = [*ContributorAdmin.list_filter, ("demoted_at", admin.EmptyFieldListFilter)]
 
     def save_model(self, request, obj, form, change):
         if change and TRUST_FIELDS & set(form.changed_data):

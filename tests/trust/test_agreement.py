@@ -365,3 +365,16 @@ def test_the_estimate_runs_in_the_background_every_so_many_judgements(
     for voter in voters:
         voter.refresh_from_db()
         assert voter.reliability is not None
+
+
+def test_moderators_see_the_agreement_record_and_demotion_in_the_admin(admin_client):
+    demoted = VoterFactory(votes_counted=False, demoted_at=timezone.now(), reliability=0.41)
+
+    page = admin_client.get(f"/admin/contributors/contributor/{demoted.pk}/change/")
+    listing = admin_client.get("/admin/contributors/contributor/?demoted_at__isempty=0")
+
+    assert page.status_code == 200
+    for text in ("Agreement judged", "Reliability", "0.41", "Demoted at", "Counting since"):
+        assert text in page.content.decode()
+    assert listing.status_code == 200
+    assert f"/admin/contributors/contributor/{demoted.pk}/change/" in listing.content.decode()
