@@ -64,37 +64,37 @@ def counts_judgement(contributor: Contributor, *, given_at: datetime) -> bool:
 def judgement_weight(contributor: Contributor) -> float:
     """Evidence one counted judgement of this contributor adds (0 while it does not count).
 
-    The smallest of three estimates of the voter's accuracy: from gold answers, from agreement
-    with decided outcomes (which starts small for a new identity), and from the Dawid-Skene
-    estimate over everyone's answers once there is one. A voter right on gold and wrong
-    elsewhere has little weight however good the gold record.
+    The smaller of two estimates of the voter's accuracy: from gold answers, and from
+    agreement with everyone else — the Dawid-Skene estimate once the voter has enough answers
+    for one, before that their agreement with decided outcomes under a prior that starts a
+    new identity small. A voter right on gold and wrong elsewhere has little weight however
+    good the gold record.
     """
     if not counts_votes(contributor):
         return 0.0
     if contributor.trust_level == TrustLevel.MODERATOR:
         return settings.CONSENSUS_MODERATOR_WEIGHT
     cap = settings.CONSENSUS_MAX_VOTE_WEIGHT
-    weights = [
-        vote_weight(correct=contributor.gold_correct, answered=contributor.gold_answered, cap=cap),
-        log_odds_weight(
+    by_gold = vote_weight(
+        correct=contributor.gold_correct, answered=contributor.gold_answered, cap=cap
+    )
+    if contributor.reliability is not None:
+        by_agreement = log_odds_weight(
+            successes=contributor.reliability,
+            trials=1.0,
+            prior_successes=0.0,
+            prior_trials=0.0,
+            cap=cap,
+        )
+    else:
+        by_agreement = log_odds_weight(
             successes=contributor.agreement_agreed,
             trials=contributor.agreement_judged,
             prior_successes=settings.AGREEMENT_PRIOR_AGREED,
             prior_trials=settings.AGREEMENT_PRIOR_JUDGED,
             cap=cap,
-        ),
-    ]
-    if contributor.reliability is not None:
-        weights.append(
-            log_odds_weight(
-                successes=contributor.reliability,
-                trials=1.0,
-                cap=cap,
-                prior_successes=0.0,
-                prior_trials=0.0,
-            )
         )
-    return min(weights)
+    return min(by_gold, by_agreement)
 
 
 def is_established(contributor: Contributor, *, at: datetime) -> bool:

@@ -378,3 +378,11 @@ def test_moderators_see_the_agreement_record_and_demotion_in_the_admin(admin_cli
         assert text in page.content.decode()
     assert listing.status_code == 200
     assert f"/admin/contributors/contributor/{demoted.pk}/change/" in listing.content.decode()
+
+
+def test_an_estimate_lets_a_young_community_weigh_more_than_the_prior_without_decisions():
+    voter = VoterFactory(created_at=timezone.now(), agreement_judged=0, agreement_agreed=0)
+    assert judgement_weight(voter) == pytest.approx(math.log(2))
+
+    voter.reliability = 0.9
+    assert judgement_weight(voter) == pytest.approx(math.log(9))  # below the gold 2.40
