@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,11 +35,12 @@ CAREFUL = 0.97
 COMMUNITY_AGE_DAYS = (30, 365)
 # How often a sleeper with an account reads /api/me/ (every this many answers).
 ME_POLL_EVERY = 5
-# An item the pooled memory takes for gold: served to this many members (an ordinary item
-# meets about two of a 30 % ring), or with this many answers already (the queue serves the
-# neediest items; gold is served whatever it has).
+# An item the pooled memory takes for gold: served to at least SUSPECT_SERVED members and to
+# SUSPECT_FACTOR times as many as the average item, or with SUSPECT_FACTOR times the answers of
+# the median open item in the listing (the queue serves the neediest items; gold is served
+# whatever it has), or decided and still handed out.
 SUSPECT_SERVED = 4
-SUSPECT_ANSWERS = 10
+SUSPECT_FACTOR = 2.5
 # A ring member tries a vote on a listed id it was not served with this probability per task.
 RING_PROBE_SHARE = 0.05
 # The ring reads the listing again after this many of its members' tasks.
@@ -92,6 +94,8 @@ class Memory:
     answers: dict[int, int] = field(default_factory=dict)
     open_ids: list[int] = field(default_factory=list)
     suspected: set[int] = field(default_factory=set)
+    served_pairs: int = 0
+    typical_answers: float | None = None  # median answers of the open items last listed
     tasks_since_listing: int = RING_LISTING_EVERY
 
     def learn(self, pk: int, vote: dict | None) -> bool | None:
@@ -109,14 +113,22 @@ class Memory:
         else:
             self.decided.discard(row["id"])
 
+    def serve_note(self, pk: int, member: int) -> None:
+        if member not in self.served[pk]:
+            self.served[pk].add(member)
+            self.served_pairs += 1
+
     def looks_gold(self, pk: int, *, by_served: bool = True) -> bool:
-        """Served to several members (`by_served`: not for a flood, whose members all hunt the
-        same items), decided yet still handed out, or answered far more than the neediest items
-        the queue hands out: likely a check."""
+        """Served to far more members than the average item (`by_served`: not for a flood,
+        whose members all hunt the same items), decided yet still handed out, or answered far
+        more than the open items of the listing: likely a check."""
+        served = len(self.served[pk])
+        average_served = self.served_pairs / max(1, len(self.served))
+        typical = self.typical_answers
         suspect = (
-            (by_served and len(self.served[pk]) >= SUSPECT_SERVED)
+            (by_served and served >= max(SUSPECT_SERVED, SUSPECT_FACTOR * average_served))
             or pk in self.decided
-            or self.answers.get(pk, 0) >= SUSPECT_ANSWERS
+            or (typical is not None and self.answers.get(pk, 0) >= SUSPECT_FACTOR * typical + 1)
         )
         if suspect:
             self.suspected.add(pk)
@@ -429,7 +441,7 @@ class RingMember(Person):
         if task is None:
             return None
         pk = task["image_label"]
-        self.memory.served[pk].add(self.member)
+        self.memory.serve_note(pk, self.member)
         self.item_look_up(task)
         if pk in self.memory.gold:
             answer, hostile = self.memory.gold[pk], False
@@ -491,8 +503,9 @@ def listing_note(browser: Browser, memory: Memory, *, states: tuple, label: str 
         rows = response.json()["results"]
         for row in rows:
             memory.row_note(row)
-        if state == "open":
+        if state == "open" and rows:
             memory.open_ids = [row["id"] for row in rows]
+            memory.typical_answers = statistics.median(memory.answers[pk] for pk in memory.open_ids)
 
 
 class Sybil(Person):
@@ -524,7 +537,7 @@ class Sybil(Person):
         if task is None:
             return None
         pk = task["image_label"]
-        self.memory.served[pk].add(self.member)
+        self.memory.serve_note(pk, self.member)
         answer, hostile = self.choose(task)
         return self.answer_task(task, answer, hostile=hostile)
 
@@ -543,7 +556,7 @@ class Sybil(Person):
             listing_note(
                 self.browser,
                 self.memory,
-                states=("confirmed", "rejected"),
+                states=("open", "confirmed", "rejected"),
                 label=self.world.sybil_label,
             )
         self.memory.tasks_since_listing += 1
@@ -553,7 +566,7 @@ class Sybil(Person):
         tasks = response.json()["tasks"]
         chosen = []
         for task in tasks:
-            self.memory.served[task["image_label"]].add(self.member)
+            self.memory.serve_note(task["image_label"], self.member)
             chosen.append((task, *self.choose(task)))
         body = {"votes": [{"image_label": t["image_label"], "answer": a} for t, a, _ in chosen]}
         response = self.browser.post("/api/votes/batch/", "batch vote", body)

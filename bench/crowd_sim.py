@@ -611,6 +611,7 @@ def people_report(people: list) -> list[str]:
         stat["people"] += 1
         stat["answers"] += person.answers
         stat["hostile"] += person.hostile_answers
+        stat["turned"] += person.hostile_answers > 0
         stat["requests"] += person.browser.requests
     optional = [
         name
@@ -638,7 +639,7 @@ def people_report(people: list) -> list[str]:
             f"({stat['gold'] / people_count:.1f} gold)"
         )
         if stat["hostile"]:
-            line += f", {stat['hostile']:,} hostile answers in all"
+            line += f"; {stat['turned']} gave {stat['hostile']:,} hostile answers in all"
         if "demoted_at" in optional:
             line += f", ever demoted {stat['ever demoted']}"
         lines.append(line)
@@ -796,6 +797,11 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
             f"decided = {percent(majority.share)} decided; on the items the site decided "
             f"{percent(majority_same.accuracy)}"
         )
+        summary = [
+            f"site {percent(site.accuracy).strip()} accurate, {percent(site.share).strip()} "
+            f"decided; majority {percent(majority.accuracy).strip()}, "
+            f"{percent(majority.share).strip()}"
+        ]
         target_accuracy = TARGET_ACCURACY if scenario.attacker or scenario.sybils else None
         target_accuracy = target_accuracy or TARGET_ACCURACY_CLEAN
         checks = [
@@ -818,6 +824,9 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
                 f"{percent(flipped)}, by the plain majority {percent(majority_flipped)} "
                 f"({sybil_answers:,} sybil answers)"
             )
+            summary.append(
+                f"flipped {percent(flipped).strip()} (majority {percent(majority_flipped).strip()})"
+            )
             checks.append(
                 (
                     f"attacked label flipped ≤ {100 * TARGET_FLIPPED:.0f} %",
@@ -831,6 +840,10 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
                 f"chosen items: {len(chosen)} (+{len(world.pileon_items) - len(chosen)} gold); "
                 f"decided wrong by the site {percent(wrong)}, by the plain majority "
                 f"{percent(majority_wrong)}"
+            )
+            summary.append(
+                f"chosen items wrong {percent(wrong).strip()} "
+                f"(majority {percent(majority_wrong).strip()})"
             )
             checks.append(
                 (
@@ -846,7 +859,12 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
             f"runtime: setup {setup_seconds:.1f} s, run {vote_seconds:.1f} s "
             f"({1000 * vote_seconds / max(1, requests):.1f} ms per request)"
         )
-        return {"name": scenario.name, "checks": checks, "seconds": setup_seconds + vote_seconds}
+        return {
+            "name": scenario.name,
+            "checks": checks,
+            "summary": "; ".join(summary),
+            "seconds": setup_seconds + vote_seconds,
+        }
     finally:
         task_finished.disconnect(dispatch_uid="crowd_sim_recounts")
         crowd_delete(crowd, people)
@@ -887,8 +905,8 @@ def arguments_parse() -> argparse.Namespace:
     parser.add_argument(
         "--answers-per-item",
         type=int,
-        default=6,
-        help="stop after this many community answers per item on average (6)",
+        default=20,
+        help="stop after this many community answers per item on average (20)",
     )
     parser.add_argument("--sybils", type=int, default=150)
     parser.add_argument("--sybil-networks", type=int, default=4, help="/24s the sybils use")
@@ -963,7 +981,8 @@ def main() -> None:
             verdicts = "; ".join(
                 f"{'PASS' if ok else 'FAIL'} {name}" for name, ok in result["checks"]
             )
-            print(f"{result['name']:<17} ({result['seconds']:.0f} s): {verdicts}")
+            print(f"{result['name']:<17} ({result['seconds']:.0f} s): {result['summary']}")
+            print(f"{'':<17} {verdicts}")
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
