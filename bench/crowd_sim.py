@@ -15,8 +15,9 @@ spread over ``--labels`` labels (5), each with a hidden truth ("yes" with ``--ye
 ``--gold`` more (100) made gold with the real ``gold_mark``, half training, half hidden.
 The community existed before the attack: right after each member's first write (which creates
 their anonymous contributor, or at sign-up) the script sets that contributor's ``created_at`` to
-30-365 days ago; sybils are created now. Community members are on distinct networks (one /24
-each), except that one honest voter in ten shares an address with another (a household).
+30-365 days ago, the attackers among them too (the harder case); only sybils are new.
+Community members are on distinct networks (one /24 each), except that one honest voter in ten
+shares an address with another (a household).
 
 The crowds (``--scenarios``, all by default), each ``--voters`` people (200), 20 % careless
 (right with p=0.6), the rest honest (p=0.9) except ``--attackers`` (30 %) of them:
@@ -33,8 +34,9 @@ The crowds (``--scenarios``, all by default), each ``--voters`` people (200), 20
   after every 30 hostile answers.
 * ``ring``: a gold-aware ring pooling training feedback (``feedback.expected``), which ids were
   served to whom, the listing and each served item's numbers; right on known or likely gold
-  (served to 4+ members, decided yet served, 10+ answers) and on everything while in training,
-  wrong on the rest; 5 % of its tasks also try a vote on a listed id it was not served.
+  (served to 2.5 times as many members as the average item, decided yet still served, or 2.5
+  times the answers of the median open item) and on everything while in training, wrong on the
+  rest; 5 % of its tasks also try a vote on a listed id it was not served.
 * ``sybil``: the community without attackers plus ``--sybils`` (150) fresh anonymous identities
   from ``--sybil-networks`` (4) /24s (a distinct address each), trained with their pooled memory,
   then "no" on every item of one target label they are handed (grid + batch votes, except items
@@ -43,10 +45,14 @@ The crowds (``--scenarios``, all by default), each ``--voters`` people (200), 20
   one label from the listing and hunt them (next task with ``?label=``, skipping others), all
   voting the wrong answer; 20 % of their steps also try a vote on a chosen id directly.
 
-People act in a random interleaving; the run stops after ``--answers-per-item`` (6) community
-answers per item on average (gold and sybil answers aside: sybils have their own budget), when
-the queue is empty, or when nobody gets a task any more. Recounts run at once (the immediate
-tasks backend) and rate limits are off (``RATELIMIT_ENABLE=false``).
+People act in a random interleaving; the run stops after ``--answers-per-item`` (20) community
+answers per item on average (gold included, sybil answers aside: sybils have their own budget),
+when the queue is empty, or when nobody gets a task any more. After each answer per item a line
+shows where the site and the plain majority stand, so one run also answers "what after 6?". The
+budget is 20, not the 5-8 of issue 9, because the rules since 996b166 decide nothing before
+about 14 answers per item even without attackers: a new record weighs 0.69 (agreement prior),
+so an item needs about seven counted votes. Recounts run at once (the immediate tasks backend)
+and rate limits are off (``RATELIMIT_ENABLE=false``).
 
 Measured over the non-gold items, beside a plain-majority baseline (raw ``yes_count`` against
 ``no_count`` of the final rows, ties undecided): the site's decided-label accuracy and decided
@@ -69,8 +75,11 @@ Run from the repository root::
 
     .venv/bin/python bench/crowd_sim.py [--scenarios none,ring,sybil --seed 1 --items 1000]
 
-Each answer is two requests through the whole stack (about 45 ms on SQLite on a 2-core
-machine); at the default size a scenario takes 3-6 minutes, all seven about 35 minutes.
+Each answer is two requests through the whole stack (18-25 ms each on SQLite on a 2-core
+machine, more for a ring member, who also looks items up). At the default size a scenario makes
+35-50k requests and takes 12-15 minutes alone; all seven take about 1 h 40 min, or under an hour
+as two processes with ``--scenarios`` split between them. ``--items 200 --voters 40 --gold 40
+--sybils 30`` keeps the proportions and takes 2-5 minutes a scenario.
 """
 
 from __future__ import annotations

@@ -272,10 +272,10 @@ TRAINING_GOLD_MAX_TRAINEES = env.int("TRAINING_GOLD_MAX_TRAINEES", default=25)
 TRAINING_GOLD_TARGET = env.int("TRAINING_GOLD_TARGET", default=50)
 # Gold pools top themselves up (after each reliability estimate) from items decided by
 # established evidence of GOLD_CANDIDATE_EVIDENCE (twice the decisive 4.6) with at least
-# GOLD_CANDIDATE_TRUSTED_VOTES trusted answers for and none against: hidden checks to
-# HIDDEN_GOLD_TARGET first, then training items to TRAINING_GOLD_TARGET.
+# GOLD_CANDIDATE_VOTES weighed answers of established voters for and none against: hidden
+# checks to HIDDEN_GOLD_TARGET first, then training items to TRAINING_GOLD_TARGET.
 GOLD_CANDIDATE_EVIDENCE = env.float("GOLD_CANDIDATE_EVIDENCE", default=9.2)
-GOLD_CANDIDATE_TRUSTED_VOTES = env.int("GOLD_CANDIDATE_TRUSTED_VOTES", default=2)
+GOLD_CANDIDATE_VOTES = env.int("GOLD_CANDIDATE_VOTES", default=3)
 HIDDEN_GOLD_TARGET = env.int("HIDDEN_GOLD_TARGET", default=200)
 # Share of tasks that are gold: while training, then decaying after it to a floor.
 GOLD_RATE_TRAINING = env.float("GOLD_RATE_TRAINING", default=0.4)

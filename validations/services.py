@@ -3,6 +3,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -212,9 +213,11 @@ def gold_replenish(*, batch: int = 500, rng=random) -> dict[str, int]:
     """Top up the training and hidden gold pools from the crowd's strongest decisions.
 
     A candidate was decided by established evidence of GOLD_CANDIDATE_EVIDENCE and by at least
-    GOLD_CANDIDATE_TRUSTED_VOTES trusted voters' counted answers, with no trusted answer
-    against it: what a ring of new identities decides never becomes a check. Hidden checks
-    are filled first (to HIDDEN_GOLD_TARGET), then training items (to TRAINING_GOLD_TARGET).
+    GOLD_CANDIDATE_VOTES weighed answers of established voters (identities old enough when
+    they answered, or moderators), with none of theirs against it: what a cohort of new
+    identities decides never becomes a check, and a flood that retires training items does
+    not leave newcomers without any. Hidden checks are filled first (to HIDDEN_GOLD_TARGET),
+    then training items (to TRAINING_GOLD_TARGET).
     Runs after each reliability estimate. Returns how many items joined each pool.
     """
     wanted = {
@@ -233,18 +236,20 @@ def gold_replenish(*, batch: int = 500, rng=random) -> dict[str, int]:
     candidates += rows.filter(random_key__lt=start).values_list("pk", "state")[
         : batch - len(candidates)
     ]
-    trusted = Counter(
+    age = timedelta(days=settings.CONSENSUS_ESTABLISHED_DAYS)
+    established = Counter(
         Vote.objects.filter(
+            Q(contributor__created_at__lte=F("created_at") - age)
+            | Q(contributor__trust_level=TrustLevel.MODERATOR),
             image_label_id__in=[pk for pk, _ in candidates],
             counted=True,
             weight__gt=0,
-            contributor__trust_level__gte=TrustLevel.TRUSTED,
         ).values_list("image_label_id", "answer")
     )
     for pk, state in candidates:
         answer = Answer.YES if state == ImageLabelState.CONFIRMED else Answer.NO
         against = Answer.NO if answer == Answer.YES else Answer.YES
-        if trusted[(pk, answer)] < settings.GOLD_CANDIDATE_TRUSTED_VOTES or trusted[(pk, against)]:
+        if established[(pk, answer)] < settings.GOLD_CANDIDATE_VOTES or established[(pk, against)]:
             continue
         pool = next((p for p in (GoldPool.HIDDEN, GoldPool.TRAINING) if wanted[p] > 0), None)
         if pool is None:

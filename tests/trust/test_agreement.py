@@ -318,22 +318,28 @@ def no_hidden_gold(settings):
     settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 0
 
 
-def test_gold_pools_top_up_from_strong_decisions_of_trusted_voters_only(settings):
-    from contributors.models import TrustLevel
+def test_gold_pools_top_up_from_strong_decisions_of_established_voters_only(settings):
     from labels_app.models import ImageLabel
     from validations.services import gold_replenish
 
     settings.HIDDEN_GOLD_TARGET, settings.TRAINING_GOLD_TARGET = 1, 1
-    trusted = [VoterFactory(trust_level=TrustLevel.TRUSTED) for _ in range(4)]
-    strong_no, strong_yes, disputed, by_untrusted = (ImageLabelFactory() for _ in range(4))
-    for voter in trusted:
+    established = [VoterFactory() for _ in range(4)]  # 60 days old, 2.40 each
+
+    def fresh():
+        return VoterFactory(created_at=timezone.now(), agreement_judged=40, agreement_agreed=40)
+
+    strong_no, strong_yes, disputed, mostly_fresh = (ImageLabelFactory() for _ in range(4))
+    for voter in established:
         vote_cast(contributor=voter, image_label_id=strong_no.pk, answer="no")
         vote_cast(contributor=voter, image_label_id=strong_yes.pk, answer="yes")
-    for voter in [*trusted[:3], VoterFactory(), VoterFactory()]:
+    for voter in [*established[:3], VoterFactory(), VoterFactory()]:
         vote_cast(contributor=voter, image_label_id=disputed.pk, answer="yes")
-    vote_cast(contributor=trusted[3], image_label_id=disputed.pk, answer="no")
-    for voter in [VoterFactory() for _ in range(5)]:  # established, but none of them trusted
-        vote_cast(contributor=voter, image_label_id=by_untrusted.pk, answer="yes")
+    vote_cast(contributor=established[3], image_label_id=disputed.pk, answer="no")
+    # Decided (two established voters), but most of its evidence is a fresh cohort's.
+    for voter in [*established[:2], *(fresh() for _ in range(6))]:
+        vote_cast(contributor=voter, image_label_id=mostly_fresh.pk, answer="yes")
+    mostly_fresh.refresh_from_db()
+    assert mostly_fresh.state == ImageLabelState.CONFIRMED and mostly_fresh.evidence > 9.2
 
     added = gold_replenish()
 
