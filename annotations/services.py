@@ -24,6 +24,7 @@ from trust.services import (
     gold_answer_record,
     gold_due,
     judgement_weight,
+    judgements_to_recount,
 )
 
 from .models import (
@@ -692,28 +693,14 @@ def contributor_reviews_recount(*, contributor_id: int) -> int:
     Returns the number of reviews and answers flipped.
     """
     contributor = Contributor.objects.get(pk=contributor_id)
-    counting = counts_votes(contributor)
-    weight = judgement_weight(contributor) if counting else 0.0
-    since = contributor.counting_since if counting else None
-    # (counted now, should be): what to count and what to stop counting.
-    flips = [(True, False)] if not counting else [(False, True)]
-    if since is not None:
-        flips.append((True, False))
-    reviews = AnnotationVote.objects.filter(contributor_id=contributor_id)
+    weight = judgement_weight(contributor)
+    stale = judgements_to_recount(contributor)
     flipped = 0
-    for was, becomes in flips:
-        pending = reviews.filter(counted=was)
-        if since is not None:
-            pending = pending.filter(**{"created_at__gte" if becomes else "created_at__lt": since})
-        for vote_id in list(pending.values_list("pk", flat=True).iterator()):
-            flipped += _review_recount(vote_id, was=was, becomes=becomes, weight=weight)
+    pending = AnnotationVote.objects.filter(contributor_id=contributor_id).filter(stale)
+    for vote_id, was in list(pending.values_list("pk", "counted").iterator()):
+        flipped += _review_recount(vote_id, was=was, becomes=not was, weight=weight)
     with transaction.atomic():
-        answers = RefinementAnswer.objects.filter(contributor_id=contributor_id)
-        if since is not None:
-            stale = Q(counted=False, created_at__gte=since) | Q(counted=True, created_at__lt=since)
-        else:
-            stale = ~Q(counted=counting)
-        answers = answers.filter(stale)
+        answers = RefinementAnswer.objects.filter(contributor_id=contributor_id).filter(stale)
         open_questions = list(
             RefinementQuestion.objects.select_for_update()
             .select_related("refinement")

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from contributors.models import Contributor, TrustLevel
@@ -43,10 +43,13 @@ def gold_rate(contributor: Contributor | None) -> float:
 
 
 def gold_due(contributor: Contributor | None, *, rng, rate: float | None = None) -> bool:
-    """Whether the next task should be a gold item: always a newcomer's first one, then at the
-    contributor's gold rate, or `rate` (label questions and annotation reviews alike)."""
-    first_task = contributor is None or (contributor.in_training and contributor.gold_answered == 0)
-    return first_task or rng.random() < (gold_rate(contributor) if rate is None else rate)
+    """Whether the next task should be a gold item, at the contributor's gold rate or `rate`
+    (label questions and annotation reviews alike).
+
+    Never "always the first task": a visitor without an identity (or a fresh one) asking again
+    and again would collect the gold ids.
+    """
+    return rng.random() < (gold_rate(contributor) if rate is None else rate)
 
 
 def counts_votes(contributor: Contributor) -> bool:
@@ -59,6 +62,20 @@ def counts_judgement(contributor: Contributor, *, given_at: datetime) -> bool:
     not given before a demotion (only what follows a renewed promotion counts again)."""
     since = contributor.counting_since
     return counts_votes(contributor) and (since is None or given_at >= since)
+
+
+def judgements_to_recount(contributor: Contributor, *, weight: float | None = None) -> Q:
+    """The judgements (votes, reviews, answers) whose counting is not what the contributor's
+    standing says now: counted while they don't count, or not counted while they do — except
+    those given before a demotion, which stay uncounted after a renewed promotion. With
+    `weight`, counted ones at another weight too."""
+    if not counts_votes(contributor):
+        return Q(counted=True)
+    settled = Q(counted=True) if weight is None else Q(counted=True, weight=weight)
+    since = contributor.counting_since
+    if since is not None:
+        settled = (settled & Q(created_at__gte=since)) | Q(counted=False, created_at__lt=since)
+    return ~settled
 
 
 def judgement_weight(contributor: Contributor) -> float:
@@ -79,21 +96,19 @@ def judgement_weight(contributor: Contributor) -> float:
         correct=contributor.gold_correct, answered=contributor.gold_answered, cap=cap
     )
     if contributor.reliability is not None:
-        by_agreement = log_odds_weight(
-            successes=contributor.reliability,
-            trials=1.0,
-            prior_successes=0.0,
-            prior_trials=0.0,
-            cap=cap,
-        )
+        # The Dawid-Skene estimate already carries its own prior.
+        agreed, judged, prior_agreed, prior_judged = contributor.reliability, 1.0, 0.0, 0.0
     else:
-        by_agreement = log_odds_weight(
-            successes=contributor.agreement_agreed,
-            trials=contributor.agreement_judged,
-            prior_successes=settings.AGREEMENT_PRIOR_AGREED,
-            prior_trials=settings.AGREEMENT_PRIOR_JUDGED,
-            cap=cap,
-        )
+        agreed, judged = contributor.agreement_agreed, contributor.agreement_judged
+        prior_agreed = settings.AGREEMENT_PRIOR_AGREED
+        prior_judged = settings.AGREEMENT_PRIOR_JUDGED
+    by_agreement = log_odds_weight(
+        successes=agreed,
+        trials=judged,
+        prior_successes=prior_agreed,
+        prior_trials=prior_judged,
+        cap=cap,
+    )
     return min(by_gold, by_agreement)
 
 
@@ -127,22 +142,17 @@ def training_evaluate(*, contributor_id: int) -> Contributor:
     bound = settings.TRAINING_ACCURACY_BOUND
     changed: list[str] = []
     if not contributor.votes_counted:
-        if contributor.demoted_at is None:
-            promoted = passes_training(
-                correct=correct,
-                answered=answered,
-                min_answered=settings.TRAINING_MIN_GOLD,
-                bound=bound,
-                z=z,
-            )
-        else:
-            promoted = passes_training(
-                correct=contributor.probation_gold_correct,
-                answered=contributor.probation_gold_answered,
-                min_answered=settings.TRAINING_MIN_GOLD_AFTER_DEMOTION,
-                bound=bound,
-                z=z,
-            )
+        # After a demotion only the probation record (answers since) can promote again.
+        fresh = contributor.demoted_at is None
+        promoted = passes_training(
+            correct=correct if fresh else contributor.probation_gold_correct,
+            answered=answered if fresh else contributor.probation_gold_answered,
+            min_answered=(
+                settings.TRAINING_MIN_GOLD if fresh else settings.TRAINING_MIN_GOLD_AFTER_DEMOTION
+            ),
+            bound=bound,
+            z=z,
+        )
         if promoted:
             contributor.votes_counted = True
             changed.append("votes_counted")

@@ -28,6 +28,7 @@ from trust.services import (
     is_established,
     judgement_weight,
     judgements_counted,
+    judgements_to_recount,
 )
 
 from .models import ValidationQuestion, ValidationSkip, Vote
@@ -140,16 +141,9 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
     """
     contributor = Contributor.objects.get(pk=contributor_id)
     weight = judgement_weight(contributor)
-    since = contributor.counting_since
-    votes = Vote.objects.filter(contributor_id=contributor_id)
-    if counts_votes(contributor):
-        # Skip what is already right: counted at today's weight, or given before a demotion.
-        settled = Q(counted=True, weight=weight)
-        if since is not None:
-            settled = (settled & Q(created_at__gte=since)) | Q(counted=False, created_at__lt=since)
-        votes = votes.exclude(settled)
-    else:
-        votes = votes.filter(counted=True)
+    votes = Vote.objects.filter(contributor_id=contributor_id).filter(
+        judgements_to_recount(contributor, weight=weight)
+    )
     changed = 0
     for vote_id in list(votes.values_list("pk", flat=True).iterator()):
         with transaction.atomic():
@@ -331,7 +325,7 @@ def _vote_apply(*, contributor: Contributor, vote: Vote) -> JudgementResult:
     elif image_label.is_gold:
         training = image_label.gold_pool == GoldPool.TRAINING
         if training and contributor.in_training:
-            _training_item_answered(image_label)
+            _training_item_answered(vote)
         feedback = gold_answer_record(
             contributor=contributor,
             correct=None if answer == Answer.UNSURE else answer == image_label.gold_answer,
@@ -361,10 +355,21 @@ def _moderator_answer_teaches(image_label: ImageLabel, answer: str) -> None:
         _answers_on_gold_marked(image_label)
 
 
-def _training_item_answered(image_label: ImageLabel) -> None:
-    """Count a trainee on a training item; once enough trainees have seen its answer it retires
-    (a ring of trainees pooling what feedback told them learns items nobody is checked on)."""
-    ImageLabel.objects.filter(pk=image_label.pk).update(
+def _training_item_answered(vote: Vote) -> None:
+    """Count a trainee on a training item; once enough have seen its answer it retires (a ring
+    of trainees pooling what feedback told them learns items nobody is checked on).
+
+    Trainees are counted by network, not by identity: a flood of fresh identities from a few
+    networks would otherwise use up every training item and leave real newcomers no way to
+    train. (An unknown network counts each time.)
+    """
+    if vote.network and (
+        Vote.objects.filter(image_label_id=vote.image_label_id, network=vote.network)
+        .exclude(pk=vote.pk)
+        .exists()
+    ):
+        return
+    ImageLabel.objects.filter(pk=vote.image_label_id).update(
         gold_trainees=F("gold_trainees") + 1,
         gold_pool=Case(
             When(

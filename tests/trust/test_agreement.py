@@ -11,7 +11,6 @@ from django.utils import timezone
 from labels_app.models import ImageLabelState
 from tests.factories import (
     ContributorFactory,
-    GoldImageLabelFactory,
     ImageLabelFactory,
     LabelFactory,
     VoterFactory,
@@ -269,7 +268,6 @@ def test_a_demoted_voter_meets_hidden_gold_at_the_training_rate(settings):
     demoted = VoterFactory(votes_counted=False, demoted_at=timezone.now())
     assert gold_rate(demoted) == settings.GOLD_RATE_TRAINING
     assert gold_rate(VoterFactory(votes_cast=10_000)) == settings.GOLD_RATE_FLOOR
-    GoldImageLabelFactory()  # (a training item is not what a demoted voter gets)
     from validations.services import gold_pool_for
 
     assert gold_pool_for(demoted) == "hidden"

@@ -152,12 +152,18 @@ def test_unknown_answer_is_refused():
     assert Vote.objects.count() == 0
 
 
-def test_a_newcomers_first_task_is_gold():
-    ImageLabelFactory()
-    gold = GoldImageLabelFactory()
+def test_a_visitor_asking_again_and_again_is_not_handed_only_gold(settings):
+    ordinary = {ImageLabelFactory().pk for _ in range(30)}
+    gold = {GoldImageLabelFactory().pk for _ in range(30)}
+    rng = random.Random(7)
 
-    assert next_validation_task(contributor=ContributorFactory()) == gold
-    assert next_validation_task(contributor=None) == gold
+    served = [next_validation_task(contributor=None, rng=rng).pk for _ in range(300)]
+
+    # Gold also waits in the ordinary queue looking like any item, so only a floor is exact:
+    # the ordinary items a gold-every-time rule would never show.
+    ordinary_share = sum(pk in ordinary for pk in served) / len(served)
+    assert ordinary_share > (1 - settings.GOLD_RATE_TRAINING) / 3
+    assert set(served) <= ordinary | gold
 
 
 def test_gold_answer_while_training_says_whether_it_was_right():
@@ -393,6 +399,25 @@ def test_training_gold_retires_after_enough_trainees_saw_its_answer(settings):
     latecomer.refresh_from_db()
     assert late.feedback is None
     assert latecomer.gold_answered == 0
+
+
+def test_a_flood_from_one_network_cannot_use_up_a_training_item(settings):
+    settings.TRAINING_GOLD_MAX_TRAINEES = 3
+    gold = GoldImageLabelFactory(gold_answer="no")
+
+    for _ in range(10):
+        vote_cast(
+            contributor=ContributorFactory(), image_label_id=gold.pk, answer="no", network="aa"
+        )
+    gold.refresh_from_db()
+    assert (gold.gold_trainees, gold.gold_pool) == (1, "training")
+
+    for network in ("bb", "cc"):
+        vote_cast(
+            contributor=ContributorFactory(), image_label_id=gold.pk, answer="no", network=network
+        )
+    gold.refresh_from_db()
+    assert (gold.gold_trainees, gold.gold_pool) == (3, "retired")
 
 
 def test_hidden_gold_checks_silently_and_trainees_learn_on_training_gold():
