@@ -63,6 +63,7 @@ class AnnotationAdmin(admin.ModelAdmin):
         "image_label",
         "revision",
         "shapes",
+        "coverage",
         "author",
         "created_at",
         "updated_at",

@@ -26,6 +26,11 @@ class Annotation(models.Model):
     )
     revision = models.PositiveIntegerField(default=1, help_text="The current revision number.")
     shapes = models.JSONField(help_text="The current revision's shapes (copied for fast reads).")
+    coverage = models.FloatField(
+        default=0.0,
+        help_text="The share of the image the current shapes cover (overlaps not subtracted, "
+        "at most 1).",
+    )
     author = models.ForeignKey(
         "contributors.Contributor", on_delete=models.PROTECT, related_name="annotations"
     )
@@ -104,6 +109,44 @@ class AnnotationRevision(models.Model):
 
     def __str__(self) -> str:
         return f"r{self.number} of annotation {self.annotation_id}"
+
+
+class ShapeRefinement(models.Model):
+    """One refinement value on one shape of an annotation's current revision.
+
+    Kept in step with `Annotation.shapes` (by annotations.services), so that queries like
+    “cars whose colour is red” are an indexed EXISTS instead of a scan of every shapes list.
+    """
+
+    # Both foreign keys lead a composite index below (the unique constraint, the value index);
+    # separate indexes would only slow down every sync.
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="refinement_values", db_index=False
+    )
+    shape_index = models.PositiveSmallIntegerField()
+    refinement = models.ForeignKey(
+        "labels_app.Label",
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"kind": "refinement"},
+        db_index=False,
+    )
+    value = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "shape_index", "refinement"], name="shape_refinement_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["refinement", "value"], name="shape_refinement_value"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.refinement_id}={self.value} on shape {self.shape_index} of {self.annotation_id}"
+        )
 
 
 class TaskMarkKind(models.TextChoices):

@@ -38,9 +38,10 @@ from .models import (
     RefinementQuestion,
     ReviewAnswer,
     ReviewState,
+    ShapeRefinement,
     TaskMarkKind,
 )
-from .shapes import shapes_clean
+from .shapes import shapes_clean, shapes_coverage
 
 LEASE_ATTEMPTS = 3
 # What trust.served calls the tasks of this app that are handed out and then judged.
@@ -247,10 +248,41 @@ def annotation_submit(*, contributor: Contributor, lease_id, shapes) -> Annotati
     AnnotationRevision.objects.create(
         annotation=annotation, number=1, shapes=cleaned, author=contributor
     )
+    _shape_facts_sync(annotation)
     refinement_questions_open(annotation=annotation, label=image_label.label)
     ImageLabel.objects.filter(pk=image_label.pk).update(needs_annotation=False)
     lease.delete()
     return annotation
+
+
+def _shape_facts_sync(annotation: Annotation) -> None:
+    """Bring what queries filter on — `coverage` and the ShapeRefinement rows — in line with
+    the annotation's current shapes; call it in the transaction that changed them."""
+    coverage = shapes_coverage(annotation.shapes)
+    if coverage != annotation.coverage:
+        annotation.coverage = coverage
+        annotation.save(update_fields=["coverage"])
+    names = {name for shape in annotation.shapes for name in shape.get("refinements", {})}
+    # Inactive refinements included: a label that left the catalog keeps its data, so the rows
+    # depend only on the shapes, not on when they were last written. Names without a label
+    # (deleted meanwhile) are skipped.
+    refinement_ids = dict(
+        Label.objects.filter(kind=LabelKind.REFINEMENT, name__in=names).values_list("name", "pk")
+        if names
+        else ()
+    )
+    ShapeRefinement.objects.filter(annotation=annotation).delete()
+    ShapeRefinement.objects.bulk_create(
+        ShapeRefinement(
+            annotation=annotation,
+            shape_index=index,
+            refinement_id=refinement_ids[name],
+            value=value,
+        )
+        for index, shape in enumerate(annotation.shapes)
+        for name, value in shape.get("refinements", {}).items()
+        if name in refinement_ids
+    )
 
 
 @transaction.atomic
@@ -315,6 +347,7 @@ def _new_revision(
         author=author,
         restored_from=restored_from,
     )
+    _shape_facts_sync(annotation)
     # Shape numbers of the old revision mean nothing in the new one: ask afresh.
     RefinementQuestion.objects.filter(annotation=annotation, in_queue=True).update(
         in_queue=False, state=QuestionState.STALE
@@ -660,6 +693,7 @@ def _shape_refine(question: RefinementQuestion) -> None:
     shape.setdefault("refinements", {})[question.refinement.name] = question.value
     annotation.updated_at = timezone.now()
     annotation.save(update_fields=["shapes", "updated_at"])
+    _shape_facts_sync(annotation)
 
 
 def review_answers(*, limit: int) -> list[tuple]:

@@ -145,3 +145,21 @@ def shape_bounds(shape: dict) -> tuple[float, float, float, float]:
     xs = [point[0] for point in shape["points"]]
     ys = [point[1] for point in shape["points"]]
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def shape_area(shape: dict) -> float:
+    """The area of a clean shape as a share of the image (normalised units)."""
+    if shape["type"] == "rect":
+        return shape["width"] * shape["height"]
+    if shape["type"] == "ellipse":
+        return math.pi * shape["rx"] * shape["ry"]
+    return _polygon_area(shape["points"])
+
+
+def shapes_coverage(shapes: list[dict]) -> float:
+    """The share of the image the shapes cover, at most 1.0.
+
+    Overlapping shapes are not subtracted (the exact union of ellipses and polygons would need
+    a geometry library), so with overlaps this is an upper bound; the cap keeps it a share.
+    """
+    return min(1.0, sum(shape_area(shape) for shape in shapes))

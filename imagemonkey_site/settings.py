@@ -187,6 +187,8 @@ RATE_LIMITS = {
     "task": {"minute": [60, 120, 240, None], "day": [3000, 10000, 30000, None]},
     # New anonymous identities (a visitor's first write, or a client that drops its cookies).
     "new_identity": {"minute": [20, 20, 20, 20], "day": [500, 500, 500, 500]},
+    # Streamed exports: each request may read the whole dataset.
+    "export": {"minute": [10, 20, 40, None], "day": [300, 1000, 3000, None]},
 } | (env.json("RATE_LIMITS", default=None) or {})
 RATE_LIMITS_NETWORK_ONLY = {"signup", "login", "new_identity"}
 if not REDIS_URL:
@@ -295,6 +297,12 @@ CONSENSUS_MAX_VOTE_WEIGHT = env.float("CONSENSUS_MAX_VOTE_WEIGHT", default=3.0)
 # only moderators and newcomers gets decided labels on day one.
 CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=5.0)
 # An image-label is decided once its probability reaches this (or 1 minus it for "no").
+# Written into every export (the data is CC0; saying so travels with each file).
+EXPORT_NOTICE = env.str(
+    "EXPORT_NOTICE",
+    default="ImageMonkey dataset, dedicated to the public domain under CC0 1.0: "
+    "https://creativecommons.org/publicdomain/zero/1.0/",
+)
 CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
 
 # Weight from agreement: a voter's weight is also capped by the log-odds of their agreement with

@@ -12,6 +12,7 @@ api_patterns = [
     path("", include("labels_app.api.urls")),
     path("", include("validations.api.urls")),
     path("", include("annotations.api.urls")),
+    path("", include("datasets.api.urls")),
     path("me/", Me.as_view(), name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

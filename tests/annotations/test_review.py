@@ -184,7 +184,8 @@ def test_marking_gold_keeps_the_public_review_state_and_queue():
     )
 
 
-def test_a_newcomer_reviews_gold_first_and_learns_whether_they_were_right():
+def test_a_newcomer_reviewing_gold_learns_whether_they_were_right(settings):
+    settings.GOLD_RATE_TRAINING = 1.0  # (a newcomer meets gold often, not always first)
     gold("bad")
     annotated()  # an ordinary one waits too
     newcomer = ContributorFactory()

@@ -1,0 +1,1 @@
+"""The query language of exports, the gallery and the task pages (see grammar.lark)."""

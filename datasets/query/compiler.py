@@ -1,0 +1,437 @@
+"""Giving a parsed query its meaning: ORM filters on images, never SQL text.
+
+A query is true or false for an image. A label term holds when the image has a *fact* for the
+label or one of its descendants (`=animal`: the label itself only) — by default a confirmed
+image-label; exports narrow facts further with `min_probability`. Accessors and attributes:
+
+- `dog.has='mouth'`: a fact for dog and one for mouth, a part of dog in the catalog;
+- `car.colour='red'`: an outline of a car whose shape carries colour = red (a refinement, by
+  name or alias);
+- `image.width`, `image.height` (px), `image.num_labels`, `image.num_annotations`,
+  `image.num_open_annotation_tasks`, `image.unlabeled = 'true'|'false'`, `image.donated` (a
+  date), `annotation.coverage` (%, share of the image covered by outlines of the labels the
+  query names, or of any label when it names none).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    LessThan,
+    LessThanOrEqual,
+)
+
+from annotations.models import Annotation, ShapeRefinement
+from labels_app.models import ImageLabel, ImageLabelState, Label, LabelKind, LabelTerm
+from labels_app.terms import term_normalise
+
+from . import parser
+from .parser import Dotted, Node, ParsedQuery, query_error
+from .parser import Label as LabelNode
+
+CONFIRMED = Q(state=ImageLabelState.CONFIRMED)
+
+LOOKUPS = {
+    "=": Exact,
+    ">": GreaterThan,
+    ">=": GreaterThanOrEqual,
+    "<": LessThan,
+    "<=": LessThanOrEqual,
+}
+DATE_LOOKUPS = {"=": "", ">": "__gt", ">=": "__gte", "<": "__lt", "<=": "__lte"}
+# name → (unit it needs, what it is)
+NUMERIC_ATTRIBUTES = {
+    "image.width": ("px", "the image's width in pixels"),
+    "image.height": ("px", "the image's height in pixels"),
+    "image.num_labels": ("", "how many labels the image has"),
+    "image.num_annotations": ("", "how many outlined labels the image has"),
+    "image.num_open_annotation_tasks": ("", "how many of its objects still need an outline"),
+    "annotation.coverage": ("%", "the share of the image the outlines cover"),
+}
+OTHER_ATTRIBUTES = ("image.unlabeled", "image.donated", "image.collection")
+ATTRIBUTE_OWNERS = {"image", "annotation"}
+KNOWN_ATTRIBUTES = (*NUMERIC_ATTRIBUTES, *OTHER_ATTRIBUTES)
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """The query as ORM pieces: `images` filters Image rows; `labels` are the label ids the
+    query's positive terms stand for (what an export picks shapes and orders by);
+    `order_by` orders Image rows (empty: the caller's order)."""
+
+    text: str
+    images: Q
+    labels: frozenset[int]
+    order_by: tuple = ()
+    order_key: str = ""
+
+
+@dataclass
+class Catalog:
+    """The label catalog as lookups, loaded once per query (a few hundred rows)."""
+
+    terms: dict[str, int]
+    names: dict[int, str]
+    kinds: dict[int, str]
+    values: dict[int, list]
+    children: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    parents: dict[int, int | None] = field(default_factory=dict)
+    parts: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def load(cls) -> Catalog:
+        catalog = cls(
+            terms=dict(LabelTerm.objects.values_list("term", "label_id")),
+            names={},
+            kinds={},
+            values={},
+        )
+        for pk, name, kind, values, parent in Label.objects.values_list(
+            "pk", "name", "kind", "values", "parent_id"
+        ):
+            catalog.names[pk], catalog.kinds[pk], catalog.values[pk] = name, kind, values
+            catalog.parents[pk] = parent
+            if parent is not None:
+                catalog.children[parent].append(pk)
+        for owner, part in Label.parts.through.objects.values_list("from_label_id", "to_label_id"):
+            catalog.parts[owner].add(part)
+        for name_pk, name in catalog.names.items():
+            catalog.terms.setdefault(term_normalise(name), name_pk)
+        return catalog
+
+    def with_descendants(self, pk: int) -> set[int]:
+        found, stack = set(), [pk]
+        while stack:
+            current = stack.pop()
+            if current not in found:
+                found.add(current)
+                stack.extend(self.children.get(current, ()))
+        return found
+
+    def with_ancestors(self, pk: int) -> set[int]:
+        found = set()
+        current: int | None = pk
+        while current is not None and current not in found:
+            found.add(current)
+            current = self.parents.get(current)
+        return found
+
+    def suggestions(self, text: str) -> list[str]:
+        close = difflib.get_close_matches(term_normalise(text), list(self.terms), n=3, cutoff=0.6)
+        return list(dict.fromkeys(self.names[self.terms[term]] for term in close))
+
+
+def compile_query(
+    text: str, *, facts: Q = CONFIRMED, seed: int = 0, catalog: Catalog | None = None
+) -> CompiledQuery:
+    """Parse and compile a query; raises DomainError (code invalid_query, …) on any mistake."""
+    parsed = parser.parse_query(text)
+    return _Compiler(parsed, facts=facts, catalog=catalog or Catalog.load()).run(seed=seed)
+
+
+class _Compiler:
+    def __init__(self, parsed: ParsedQuery, *, facts: Q, catalog: Catalog):
+        self.parsed = parsed
+        self.text = parsed.text
+        self.facts = facts
+        self.catalog = catalog
+        self.labels: set[int] = set()
+
+    def run(self, *, seed: int) -> CompiledQuery:
+        # First the labels the query asks for (not those under a ~): coverage and order
+        # refer to them wherever they are written.
+        self.labels = self.wanted(self.parsed.expression, positive=True)
+        images = self.node(self.parsed.expression)
+        order_by, order_key = self.order(seed)
+        return CompiledQuery(
+            text=self.text,
+            images=images,
+            labels=frozenset(self.labels),
+            order_by=order_by,
+            order_key=order_key,
+        )
+
+    # -- expressions -------------------------------------------------------------------
+
+    def wanted(self, node: Node, *, positive: bool) -> set[int]:
+        if isinstance(node, parser.Or | parser.And):
+            return set().union(*(self.wanted(part, positive=positive) for part in node.parts))
+        if isinstance(node, parser.Not):
+            return self.wanted(node.part, positive=not positive)
+        if isinstance(node, Dotted) and not self._is_attribute(node):
+            return self.label_ids(node.owner) if positive else set()
+        if isinstance(node, LabelNode):
+            return self.label_ids(node) if positive else set()
+        return set()
+
+    def node(self, node: Node) -> Q:
+        if isinstance(node, parser.Or):
+            return _combine(Q.__or__, [self.node(part) for part in node.parts])
+        if isinstance(node, parser.And):
+            return _combine(Q.__and__, [self.node(part) for part in node.parts])
+        if isinstance(node, parser.Not):
+            return ~self.node(node.part)
+        if isinstance(node, parser.Uuid):
+            raise query_error(
+                self.text,
+                node.column,
+                "An image id is not a query term here; search by labels",
+                width=len(node.text),
+            )
+        if isinstance(node, Dotted):
+            return self.attribute(node) if self._is_attribute(node) else self.accessor(node)
+        return self._has_fact(self.label_ids(node))
+
+    def label_ids(self, node: LabelNode) -> set[int]:
+        pk = self.resolve(node.text, node.column)
+        return {pk} if node.exact else self.catalog.with_descendants(pk)
+
+    def resolve(self, text: str, column: int) -> int:
+        pk = self.catalog.terms.get(term_normalise(text))
+        if pk is not None:
+            return pk
+        close = self.catalog.suggestions(text)
+        hint = f"; did you mean {_either(close)}?" if close else "; no label is close to it"
+        raise query_error(
+            self.text, column, f"Unknown label {text!r}{hint}", width=max(1, len(text))
+        )
+
+    def _has_fact(self, label_ids: set[int]) -> Q:
+        return Q(
+            Exists(
+                ImageLabel.objects.filter(
+                    self.facts, image_id=OuterRef("pk"), label_id__in=label_ids
+                )
+            )
+        )
+
+    # -- accessors and attributes --------------------------------------------------------
+
+    @staticmethod
+    def _is_attribute(node: Dotted) -> bool:
+        return term_normalise(node.owner.text) in ATTRIBUTE_OWNERS and not node.owner.exact
+
+    def accessor(self, node: Dotted) -> Q:
+        owner_ids = self.label_ids(node.owner)
+        owner_pk = self.resolve(node.owner.text, node.owner.column)
+        if node.comparator != "=" or node.value.kind != "text":
+            raise query_error(
+                self.text,
+                node.value.column,
+                f"{node.owner.text}.{node.attribute} takes a quoted value after '=', "
+                f"e.g. {node.owner.text}.{node.attribute}='…'",
+            )
+        attribute = term_normalise(node.attribute)
+        if attribute == "has":
+            return self._part(node, owner_pk, owner_ids)
+        refinement = self.catalog.terms.get(attribute)
+        if refinement is None or self.catalog.kinds[refinement] != LabelKind.REFINEMENT:
+            refinements = sorted(
+                name
+                for pk, name in self.catalog.names.items()
+                if self.catalog.kinds[pk] == LabelKind.REFINEMENT
+            )
+            raise query_error(
+                self.text,
+                node.column + len(node.owner.text) + 1,
+                f"{node.attribute!r} is neither 'has' nor a refinement; refinements are "
+                f"{', '.join(refinements) or 'not in the catalog yet'}",
+                width=len(node.attribute),
+            )
+        allowed = self.catalog.values[refinement]
+        value = term_normalise(node.value.text)
+        if value not in allowed:
+            raise query_error(
+                self.text,
+                node.value.column,
+                f"{node.value.text!r} is not a {self.catalog.names[refinement]}; use one of "
+                f"{', '.join(allowed)}",
+                width=len(node.value.text) + 2,
+            )
+        shapes = ShapeRefinement.objects.filter(
+            annotation__image_label__image_id=OuterRef("pk"),
+            annotation__image_label__label_id__in=owner_ids,
+            refinement_id=refinement,
+            value=value,
+        )
+        return Q(Exists(shapes))
+
+    def _part(self, node: Dotted, owner_pk: int, owner_ids: set[int]) -> Q:
+        part = self.resolve(node.value.text, node.value.column + 1)
+        family = owner_ids | self.catalog.with_ancestors(owner_pk)
+        known_parts = set().union(*(self.catalog.parts.get(pk, set()) for pk in family))
+        if part not in known_parts:
+            names = sorted(self.catalog.names[pk] for pk in known_parts)
+            listed = f"its parts are {', '.join(names)}" if names else "it has no parts"
+            raise query_error(
+                self.text,
+                node.value.column,
+                f"{self.catalog.names[part]!r} is not a part of {node.owner.text} in the "
+                f"catalog; {listed}",
+                width=len(node.value.text) + 2,
+            )
+        return self._has_fact(owner_ids) & self._has_fact(self.catalog.with_descendants(part))
+
+    def attribute(self, node: Dotted) -> Q:
+        name = f"{term_normalise(node.owner.text)}.{node.attribute.lower()}"
+        if name in NUMERIC_ATTRIBUTES:
+            return self.numeric(node, name)
+        if name == "image.unlabeled":
+            flag = node.value.text.lower() if node.value.kind == "text" else ""
+            if node.comparator != "=" or flag not in ("true", "false"):
+                raise query_error(
+                    self.text,
+                    node.value.column,
+                    "image.unlabeled is either 'true' or 'false', e.g. image.unlabeled='true'",
+                )
+            labelled = Exists(ImageLabel.objects.filter(image_id=OuterRef("pk")))
+            return ~Q(labelled) if flag == "true" else Q(labelled)
+        if name == "image.donated":
+            return Q(**{f"created_at__date{DATE_LOOKUPS[node.comparator]}": self._date(node)})
+        if name == "image.collection":
+            raise query_error(
+                self.text,
+                node.column,
+                "This site has no image collections, so image.collection cannot filter",
+                width=len(name),
+            )
+        raise query_error(
+            self.text,
+            node.column,
+            f"Unknown attribute {name!r}; known attributes are {', '.join(KNOWN_ATTRIBUTES)}",
+            width=len(node.owner.text) + 1 + len(node.attribute),
+        )
+
+    def _date(self, node: Dotted) -> date:
+        if node.value.kind == "date":
+            try:
+                return date.fromisoformat(node.value.text)
+            except ValueError:
+                pass
+        raise query_error(
+            self.text,
+            node.value.column,
+            f"{node.value.text!r} is not a date; write it as YYYY-MM-DD, "
+            "e.g. image.donated > 2026-01-01",
+        )
+
+    def numeric(self, node: Dotted, name: str) -> Q:
+        unit, what = NUMERIC_ATTRIBUTES[name]
+        value = node.value
+        example = f"{name} > 10{unit}"
+        if value.kind != "number":
+            raise query_error(
+                self.text,
+                value.column,
+                f"{name} is {what}: compare it with a number, e.g. {example}",
+            )
+        if value.unit.lower() != unit:
+            said = f"the unit {value.unit!r} does not fit" if value.unit else "a unit is missing"
+            needs = f"write {value.text}{unit}" if unit else "write a plain number"
+            raise query_error(
+                self.text,
+                value.column,
+                f"{name}: {said}; {needs}",
+                width=len(value.text) + len(value.unit),
+            )
+        number = float(value.text)
+        if unit != "%" and not number.is_integer():
+            raise query_error(
+                self.text, value.column, f"{name} counts whole numbers, not {value.text}"
+            )
+        if unit == "%" and number > 100:
+            raise query_error(
+                self.text, value.column, f"{name} is a share of the image: at most 100%"
+            )
+        lookup = LOOKUPS[node.comparator]
+        if name == "annotation.coverage":
+            return Q(lookup(self._coverage(), number / 100))
+        return Q(lookup(self._count(name), int(number)))
+
+    def _count(self, name: str):
+        if name == "image.width":
+            return F("width")
+        if name == "image.height":
+            return F("height")
+        if name == "image.num_labels":
+            rows = ImageLabel.objects.filter(self.facts, image_id=OuterRef("pk"))
+        elif name == "image.num_annotations":
+            rows = Annotation.objects.filter(image_label__image_id=OuterRef("pk"))
+        else:
+            rows = ImageLabel.objects.filter(
+                self.facts, image_id=OuterRef("pk"), needs_annotation=True
+            )
+        counted = rows.order_by().values(_group=Value(1)).annotate(n=Count("pk")).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    def _coverage(self):
+        annotations = Annotation.objects.filter(image_label__image_id=OuterRef("pk"))
+        if self.labels:
+            annotations = annotations.filter(image_label__label_id__in=self.labels)
+        covered = (
+            annotations.order_by()
+            .values(_group=Value(1))
+            .annotate(share=Sum("coverage"))
+            .values("share")
+        )
+        return Coalesce(Subquery(covered, output_field=FloatField()), 0.0)
+
+    # -- order ---------------------------------------------------------------------------
+
+    def order(self, seed: int) -> tuple[tuple, str]:
+        order = self.parsed.order
+        if order is None:
+            return (), ""
+        if order.key == "random":
+            # A seeded rotation of the images' stored random keys: the same seed gives the
+            # same order, and any window of it is a uniform sample.
+            offset = (seed * 0.6180339887498949) % 1.0
+            rotated = Case(
+                When(random_key__gte=offset, then=F("random_key") - offset),
+                default=F("random_key") + (1.0 - offset),
+                output_field=FloatField(),
+            )
+            return (rotated.asc(), F("pk").asc()), "random"
+        labels = self.labels or None
+        facts = ImageLabel.objects.filter(self.facts, image_id=OuterRef("pk"))
+        if labels:
+            facts = facts.filter(label_id__in=labels)
+        best = facts.order_by().values(_group=Value(1)).annotate(p=Max("probability")).values("p")
+        confidence = Coalesce(Subquery(best, output_field=FloatField()), 0.0)
+        direction = confidence.desc() if order.descending else confidence.asc()
+        return (direction, F("pk").asc()), "validation"
+
+
+def _combine(operator, parts: list[Q]) -> Q:
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = operator(combined, part)
+    return combined
+
+
+def _either(names: list[str]) -> str:
+    quoted = [repr(name) for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

@@ -1,0 +1,298 @@
+"""Exports: which images and facts leave the site, read page by page so any size streams.
+
+Only public images and decided facts: an image-label counts as a *label* when it is confirmed
+with probability ≥ `min_probability` (and at least `min_votes` counted votes), as a *negative*
+when it is rejected with 1 − probability ≥ `min_probability`. Open questions never leave.
+When the query names labels, an image's labels, negatives and outlines are those labels (and
+their descendants); a query without labels (or no query) exports every fact of the images.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Exists, Max, OuterRef, Q
+from django.urls import reverse
+
+from annotations.models import Annotation, AnnotationRevision
+from core.errors import DomainError
+from donations.models import Image
+from labels_app.models import ImageLabel, ImageLabelState
+from validations.models import Vote
+
+from .query.compiler import compile_query
+
+FORMATS = ("json", "jsonl", "csv")
+PAGE_SIZE = 500
+MAX_COUNT = 999_999_999
+PARAMETERS = (
+    "query",
+    "format",
+    "min_probability",
+    "min_votes",
+    "annotations_only",
+    "include_negatives",
+    "seed",
+)
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no", "")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What an integrator asked for, checked (see `export_request_from`)."""
+
+    query: str = ""
+    format: str = "json"
+    min_probability: float = 0.0
+    min_votes: int = 0
+    annotations_only: bool = False
+    include_negatives: bool = True
+    seed: int = 0
+
+
+def export_request_from(params: Mapping[str, str]) -> ExportRequest:
+    """An ExportRequest from query-string parameters, or a DomainError naming the parameter."""
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise DomainError(
+            f"Unknown parameter {unknown[0][:40]!r}; exports take {', '.join(PARAMETERS)}.",
+            code="unknown_parameter",
+        )
+    export_format = params.get("format", "json")
+    if export_format not in FORMATS:
+        raise DomainError(
+            f"Unknown format {export_format[:40]!r}; use one of {', '.join(FORMATS)}.",
+            code="invalid_format",
+        )
+    return ExportRequest(
+        query=params.get("query", "").strip(),
+        format=export_format,
+        min_probability=_probability(params.get("min_probability")),
+        min_votes=_count(params.get("min_votes"), name="min_votes"),
+        annotations_only=_flag(params.get("annotations_only"), name="annotations_only"),
+        include_negatives=_flag(params.get("include_negatives", "true"), name="include_negatives"),
+        seed=_count(params.get("seed"), name="seed"),
+    )
+
+
+def _probability(raw: str | None) -> float:
+    if raw is None or raw == "":
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise DomainError(
+            f"min_probability must be a number from 0 to 1 (e.g. 0.8), not {raw[:40]!r}.",
+            code="invalid_min_probability",
+        )
+    return value
+
+
+def _count(raw: str | None, *, name: str) -> int:
+    if raw is None or raw == "":
+        return 0
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) > MAX_COUNT:
+        raise DomainError(
+            f"{name} must be a whole number from 0 to {MAX_COUNT:,}, not {raw[:40]!r}.",
+            code=f"invalid_{name}",
+        )
+    return int(raw)
+
+
+def _flag(raw: str | None, *, name: str) -> bool:
+    value = (raw or "").lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise DomainError(f"{name} is true or false, not {raw[:40]!r}.", code=f"invalid_{name}")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A checked, compiled export: the images to write and the facts of each."""
+
+    request: ExportRequest
+    images: object  # QuerySet[Image], ordered for keyset pages
+    labels: frozenset[int]
+    positive: Q
+    negative: Q
+
+    def count(self) -> int:
+        return self.images.count()
+
+
+def export_select(request: ExportRequest) -> Selection:
+    """Compile the query and build the image selection (nothing is read yet)."""
+    positive = Q(state=ImageLabelState.CONFIRMED, probability__gte=request.min_probability)
+    if request.min_votes:
+        positive &= Q(counted_votes__gte=request.min_votes)
+    negative = Q(state=ImageLabelState.REJECTED, probability__lte=1 - request.min_probability)
+    if request.min_votes:
+        negative &= Q(counted_votes__gte=request.min_votes)
+    images = Image.objects.public()
+    labels: frozenset[int] = frozenset()
+    if request.query:
+        compiled = compile_query(request.query, facts=positive, seed=request.seed)
+        images = images.filter(compiled.images)
+        labels = compiled.labels
+    facts = ImageLabel.objects.filter(image_id=OuterRef("pk"))
+    if labels:
+        facts = facts.filter(label_id__in=labels)
+    if request.annotations_only:
+        images = images.filter(Exists(facts.filter(positive, annotation__isnull=False)))
+    else:
+        shown = positive | negative if request.include_negatives else positive
+        images = images.filter(Exists(facts.filter(shown)))
+    return Selection(
+        request=request,
+        images=images.order_by("pk"),
+        labels=labels,
+        positive=positive,
+        negative=negative,
+    )
+
+
+def export_records(selection: Selection, *, base_url: str) -> Iterator[dict]:
+    """One record per image, in keyset pages of PAGE_SIZE (three queries a page, whatever the
+    size of the export)."""
+    after = None
+    while True:
+        page = selection.images
+        if after is not None:
+            page = page.filter(pk__gt=after)
+        rows = list(page.values("pk", "width", "height", "created_at", "file")[:PAGE_SIZE])
+        if not rows:
+            return
+        yield from _records(selection, rows, base_url=base_url)
+        after = rows[-1]["pk"]
+
+
+def _file_url(base_url: str) -> str:
+    """The public URL of an image file, as a template with {} for the image id."""
+    placeholder = uuid.UUID(int=0)
+    path = reverse("image-file", kwargs={"pk": placeholder, "variant": "full"})
+    return base_url + path.replace(str(placeholder), "{}")
+
+
+def _records(selection: Selection, rows: list[dict], *, base_url: str) -> Iterator[dict]:
+    ids = [row["pk"] for row in rows]
+    file_url = _file_url(base_url)
+    facts = ImageLabel.objects.filter(image_id__in=ids)
+    if selection.labels:
+        facts = facts.filter(label_id__in=selection.labels)
+    wanted = selection.positive
+    if selection.request.include_negatives:
+        wanted = wanted | selection.negative
+    labels, negatives = defaultdict(list), defaultdict(list)
+    for fact in (
+        facts.filter(wanted)
+        .values(
+            "image_id",
+            "label__name",
+            "state",
+            "probability",
+            "yes_count",
+            "no_count",
+            "unsure_count",
+            "counted_votes",
+        )
+        .order_by("label__name")
+    ):
+        if fact["state"] == ImageLabelState.CONFIRMED:
+            labels[fact["image_id"]].append(
+                {
+                    "label": fact["label__name"],
+                    "probability": round(fact["probability"], 6),
+                    "yes": fact["yes_count"],
+                    "no": fact["no_count"],
+                    "unsure": fact["unsure_count"],
+                    "votes": fact["counted_votes"],
+                }
+            )
+        else:
+            negatives[fact["image_id"]].append(
+                {"label": fact["label__name"], "probability": round(fact["probability"], 6)}
+            )
+    annotations = defaultdict(list)
+    for annotation in (
+        Annotation.objects.filter(image_label__in=facts.filter(selection.positive))
+        .values("image_label__image_id", "image_label__label__name", "revision", "shapes")
+        .order_by("image_label__label__name")
+    ):
+        annotations[annotation["image_label__image_id"]].append(annotation)
+    for row in rows:
+        width, height = row["width"], row["height"]
+        yield {
+            "id": str(row["pk"]),
+            "url": file_url.format(row["pk"]),
+            "width": width,
+            "height": height,
+            "donated": row["created_at"].date().isoformat(),
+            "labels": labels.get(row["pk"], []),
+            "negatives": negatives.get(row["pk"], []),
+            "annotations": [
+                {
+                    "label": annotation["image_label__label__name"],
+                    "revision": annotation["revision"],
+                    "shapes": [shape_with_pixels(s, width, height) for s in annotation["shapes"]],
+                }
+                for annotation in annotations.get(row["pk"], [])
+            ],
+        }
+
+
+def shape_with_pixels(shape: dict, width: int, height: int) -> dict:
+    """A stored shape (normalised) with its pixel form and its bounding box in both."""
+    kind = shape["type"]
+    if kind == "rect":
+        x, y, w, h = shape["x"], shape["y"], shape["width"], shape["height"]
+        pixels = {"x": x * width, "y": y * height, "width": w * width, "height": h * height}
+        box = (x, y, x + w, y + h)
+    elif kind == "ellipse":
+        cx, cy, rx, ry = shape["cx"], shape["cy"], shape["rx"], shape["ry"]
+        pixels = {"cx": cx * width, "cy": cy * height, "rx": rx * width, "ry": ry * height}
+        box = (cx - rx, cy - ry, cx + rx, cy + ry)
+    else:
+        points = shape["points"]
+        pixels = {"points": [[px * width, py * height] for px, py in points]}
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        box = (min(xs), min(ys), max(xs), max(ys))
+    xmin, ymin, xmax, ymax = (max(0.0, min(1.0, v)) for v in box)
+    return {
+        **shape,
+        "pixels": pixels,
+        "bbox": {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax},
+        "bbox_pixels": {
+            "xmin": xmin * width,
+            "ymin": ymin * height,
+            "xmax": xmax * width,
+            "ymax": ymax * height,
+        },
+    }
+
+
+def dataset_version() -> str:
+    """Changes whenever a vote, a revision or an image's review lands: the newest id of each."""
+    votes = Vote.objects.aggregate(last=Max("pk"))["last"] or 0
+    revisions = AnnotationRevision.objects.aggregate(last=Max("pk"))["last"] or 0
+    reviewed = Image.objects.aggregate(last=Max("reviewed_at"))["last"]
+    stamp = reviewed.strftime("%Y%m%d%H%M%S") if reviewed else "0"
+    return f"{votes}.{revisions}.{stamp}"
+
+
+def export_header(selection: Selection) -> dict:
+    return {
+        "license": "CC0-1.0",
+        "notice": settings.EXPORT_NOTICE,
+        "dataset_version": dataset_version(),
+        "query": selection.request.query,
+        "min_probability": selection.request.min_probability,
+    }
