@@ -20,6 +20,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.urls import reverse
 
 from annotations.models import Annotation, AnnotationRevision
+from annotations.shapes import shape_bounds
 from core.errors import DomainError
 from donations.models import Image
 from labels_app.models import ImageLabel, ImageLabelState
@@ -255,16 +256,12 @@ def shape_with_pixels(shape: dict, width: int, height: int) -> dict:
     if kind == "rect":
         x, y, w, h = shape["x"], shape["y"], shape["width"], shape["height"]
         pixels = {"x": x * width, "y": y * height, "width": w * width, "height": h * height}
-        box = (x, y, x + w, y + h)
     elif kind == "ellipse":
         cx, cy, rx, ry = shape["cx"], shape["cy"], shape["rx"], shape["ry"]
         pixels = {"cx": cx * width, "cy": cy * height, "rx": rx * width, "ry": ry * height}
-        box = (cx - rx, cy - ry, cx + rx, cy + ry)
     else:
-        points = shape["points"]
-        pixels = {"points": [[px * width, py * height] for px, py in points]}
-        xs, ys = [p[0] for p in points], [p[1] for p in points]
-        box = (min(xs), min(ys), max(xs), max(ys))
+        pixels = {"points": [[x * width, y * height] for x, y in shape["points"]]}
+    box = shape_bounds(shape)
     xmin, ymin, xmax, ymax = (max(0.0, min(1.0, v)) for v in box)
     return {
         **shape,
