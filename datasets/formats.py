@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import tempfile
 from collections.abc import Iterable, Iterator
 
 import orjson
+
+from annotations.shapes import shape_area
 
 MEDIA_TYPES = {
     "json": "application/json",
     "jsonl": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
+    "coco": "application/json",
 }
 CSV_COLUMNS = (
     "image_id",
@@ -36,6 +41,7 @@ CSV_COLUMNS = (
     "ymax_px",
 )
 CHUNK_RECORDS = 50
+CC0_URL = "https://creativecommons.org/publicdomain/zero/1.0/"
 
 
 def json_chunks(header: dict, records: Iterable[dict]) -> Iterator[bytes]:
@@ -105,4 +111,105 @@ def csv_chunks(header: dict, records: Iterable[dict]) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-WRITERS = {"json": json_chunks, "jsonl": jsonl_chunks, "csv": csv_chunks}
+ELLIPSE_POINTS = 32
+
+
+def coco_segment(shape: dict, width: int, height: int) -> tuple[list, float, list]:
+    """A shape as COCO sees it, in pixels: (polygon as x1, y1, x2, y2, …; area; bbox x, y, w, h).
+    Ellipses become 32-point polygons; the area stays the shape's own (scaled from [0, 1])."""
+    pixels = shape["pixels"]
+    if shape["type"] == "rect":
+        x, y, w, h = pixels["x"], pixels["y"], pixels["width"], pixels["height"]
+        points = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+    elif shape["type"] == "ellipse":
+        cx, cy, rx, ry = pixels["cx"], pixels["cy"], pixels["rx"], pixels["ry"]
+        steps = [2 * math.pi * i / ELLIPSE_POINTS for i in range(ELLIPSE_POINTS)]
+        points = [(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in steps]
+    else:
+        points = pixels["points"]
+    box = shape["bbox_pixels"]
+    bbox = [box["xmin"], box["ymin"], box["xmax"] - box["xmin"], box["ymax"] - box["ymin"]]
+    polygon = [round(c, 2) for point in points for c in point]
+    return polygon, round(shape_area(shape) * width * height, 2), [round(v, 2) for v in bbox]
+
+
+def coco_chunks(
+    header: dict, records: Iterable[dict], *, categories: list[dict]
+) -> Iterator[bytes]:
+    """COCO instances JSON. Images stream out as they are read; their annotations wait in a
+    temporary file (disk, not memory) and follow once the images are done — one pass over
+    the database, image numbers that cannot shift. Negatives are listed per image as
+    `neg_category_ids` (the LVIS convention)."""
+    category_of = {category["name"]: category["id"] for category in categories}
+    info = {
+        "description": header["notice"],
+        "version": header["dataset_version"],
+        "query": header["query"],
+    }
+    licence = {"id": 1, "name": "CC0 1.0", "url": CC0_URL}
+    yield (
+        b'{"info":'
+        + orjson.dumps(info)
+        + b',"licenses":'
+        + orjson.dumps([licence])
+        + b',"categories":'
+        + orjson.dumps(categories)
+        + b',"images":['
+    )
+    with tempfile.TemporaryFile() as spool:
+        chunk: list[bytes] = []
+        annotation_id = 0
+        for number, record in enumerate(records, start=1):
+            image = {
+                "id": number,
+                "file_name": record["file_name"],
+                "width": record["width"],
+                "height": record["height"],
+                "license": 1,
+                "coco_url": record["url"],
+                "date_captured": record["donated"],
+                "imagemonkey_id": record["id"],
+                "neg_category_ids": [
+                    category_of[n["label"]]
+                    for n in record["negatives"]
+                    if n["label"] in category_of
+                ],
+            }
+            chunk.append(orjson.dumps(image))
+            for annotation in record["annotations"]:
+                category = category_of.get(annotation["label"])
+                if category is None:
+                    continue
+                for shape in annotation["shapes"]:
+                    annotation_id += 1
+                    segment, area, bbox = coco_segment(shape, record["width"], record["height"])
+                    spool.write(b"," if annotation_id > 1 else b"")
+                    spool.write(
+                        orjson.dumps(
+                            {
+                                "id": annotation_id,
+                                "image_id": number,
+                                "category_id": category,
+                                "segmentation": [segment],
+                                "area": area,
+                                "bbox": bbox,
+                                "iscrowd": 0,
+                                "attributes": shape.get("refinements", {}),
+                            }
+                        )
+                    )
+            if len(chunk) >= CHUNK_RECORDS:
+                yield (b"," if number > len(chunk) else b"") + b",".join(chunk)
+                chunk = []
+        if chunk:
+            yield (b"," if number > len(chunk) else b"") + b",".join(chunk)
+        yield b'],"annotations":['
+        spool.seek(0)
+        while block := spool.read(1 << 20):
+            yield block
+    yield b"]}\n"
+
+
+WRITERS = {"json": json_chunks, "jsonl": jsonl_chunks, "csv": csv_chunks, "coco": coco_chunks}
+# Writers that also need the category list.
+WITH_CATEGORIES = {"coco"}

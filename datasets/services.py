@@ -4,7 +4,8 @@ Only public images and decided facts: an image-label counts as a *label* when it
 with probability ≥ `min_probability` (and at least `min_votes` counted votes), as a *negative*
 when it is rejected with 1 − probability ≥ `min_probability`. Open questions never leave.
 When the query names labels, an image's labels, negatives and outlines are those labels (and
-their descendants); a query without labels (or no query) exports every fact of the images.
+their descendants), and with negatives on, images confirmed not to show them come along too;
+a query without labels (or no query) exports every fact of the images.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from annotations.models import Annotation, AnnotationRevision
 from annotations.shapes import shape_bounds
 from core.errors import DomainError
 from donations.models import Image
-from labels_app.models import ImageLabel, ImageLabelState
+from labels_app.models import ImageLabel, ImageLabelState, Label, LabelKind
 from validations.models import Vote
 
 from .query.compiler import compile_query
 
-FORMATS = ("json", "jsonl", "csv")
+FORMATS = ("json", "jsonl", "csv", "coco")
 PAGE_SIZE = 500
 MAX_COUNT = 999_999_999
 PARAMETERS = (
@@ -139,19 +140,24 @@ def export_select(request: ExportRequest) -> Selection:
     if request.min_votes:
         negative &= Q(counted_votes__gte=request.min_votes)
     images = Image.objects.public()
-    labels: frozenset[int] = frozenset()
+    matching, labels = Q(), frozenset()
     if request.query:
         compiled = compile_query(request.query, facts=positive, seed=request.seed)
-        images = images.filter(compiled.images)
-        labels = compiled.labels
+        matching, labels = compiled.images, compiled.labels
     facts = ImageLabel.objects.filter(image_id=OuterRef("pk"))
     if labels:
         facts = facts.filter(label_id__in=labels)
     if request.annotations_only:
-        images = images.filter(Exists(facts.filter(positive, annotation__isnull=False)))
+        images = images.filter(matching, Exists(facts.filter(positive, annotation__isnull=False)))
+    elif request.include_negatives:
+        wanted = matching & Exists(facts.filter(positive | negative))
+        if labels:
+            # Images confirmed *not* to show the query's labels come along as negatives: what
+            # a detector of those labels learns "absent" from.
+            wanted |= Exists(facts.filter(negative))
+        images = images.filter(wanted)
     else:
-        shown = positive | negative if request.include_negatives else positive
-        images = images.filter(Exists(facts.filter(shown)))
+        images = images.filter(matching, Exists(facts.filter(positive)))
     return Selection(
         request=request,
         images=images.order_by("pk"),
@@ -234,6 +240,7 @@ def _records(selection: Selection, rows: list[dict], *, base_url: str) -> Iterat
         yield {
             "id": str(row["pk"]),
             "url": file_url.format(row["pk"]),
+            "file_name": f"{row['pk']}.{row['file'].rsplit('.', 1)[-1]}",
             "width": width,
             "height": height,
             "donated": row["created_at"].date().isoformat(),
@@ -274,6 +281,18 @@ def shape_with_pixels(shape: dict, width: int, height: int) -> dict:
             "ymax": ymax * height,
         },
     }
+
+
+def export_categories(selection: Selection) -> list[dict]:
+    """The labels an export can name, for formats with a category list (COCO, YOLO): the
+    query's labels, or every object and scene label; the parent is the supercategory."""
+    labels = Label.objects.exclude(kind=LabelKind.REFINEMENT)
+    if selection.labels:
+        labels = labels.filter(pk__in=selection.labels)
+    return [
+        {"id": pk, "name": name, "supercategory": parent or name}
+        for pk, name, parent in labels.order_by("pk").values_list("pk", "name", "parent__name")
+    ]
 
 
 def dataset_version() -> str:

@@ -7,17 +7,19 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from core.ratelimits import rate_limit
-from datasets.formats import MEDIA_TYPES, WRITERS
+from datasets.formats import MEDIA_TYPES, WITH_CATEGORIES, WRITERS
 from datasets.query.parser import MAX_QUERY_LENGTH
 from datasets.services import (
     FORMATS,
     MAX_COUNT,
+    export_categories,
     export_header,
     export_records,
     export_request_from,
     export_select,
 )
 
+FILE_SUFFIXES = {"coco": "coco.json"}
 COUNT_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
 
 
@@ -68,15 +70,19 @@ class ExportView(APIView):
         export = export_request_from(request.query_params)
         rate_limit(request, "export")
         selection = export_select(export)
+        extra = (
+            {"categories": export_categories(selection)} if export.format in WITH_CATEGORIES else {}
+        )
         chunks = WRITERS[export.format](
             export_header(selection),
             export_records(selection, base_url=request.build_absolute_uri("/").rstrip("/")),
+            **extra,
         )
         response = StreamingHttpResponse(
             _streamed(chunks, request._request), content_type=MEDIA_TYPES[export.format]
         )
-        response["Content-Disposition"] = (
-            f'attachment; filename="imagemonkey-export.{export.format}"'
-        )
+        suffix = FILE_SUFFIXES.get(export.format, export.format)
+        response["Content-Disposition"] = f'attachment; filename="imagemonkey-export.{suffix}"'
+
         response["X-License"] = "CC0-1.0"
         return response

@@ -80,11 +80,19 @@ def test_json_export_has_public_decided_facts_outlines_in_both_units_and_the_cc0
     assert images[dataset["no_cat"]]["labels"] == []
 
 
-def test_a_query_narrows_images_and_their_facts(api_client, dataset):
+def test_a_query_narrows_images_and_their_facts_and_brings_its_negatives(api_client, dataset):
     document = json.loads(export(api_client, query="cat")[0])
+    positives_only = json.loads(export(api_client, query="cat", include_negatives="false")[0])
 
-    assert [image["id"] for image in document["images"]] == [dataset["cat"]]
+    images = {image["id"]: image for image in document["images"]}
+    assert set(images) == {dataset["cat"], dataset["no_cat"]}
+    assert [label["label"] for label in images[dataset["cat"]]["labels"]] == ["cat"]
+    assert images[dataset["no_cat"]]["negatives"][0]["label"] == "cat"
     assert document["query"] == "cat"
+    assert [image["id"] for image in positives_only["images"]] == [dataset["cat"]]
+    # A query without labels still needs its own condition to hold for negatives.
+    wide = json.loads(export(api_client, query="image.width > 1000px")[0])
+    assert wide["images"] == []
 
 
 def test_min_probability_is_a_real_fraction(api_client, dataset):

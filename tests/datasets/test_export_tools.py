@@ -1,0 +1,70 @@
+"""Each format loaded by the tool it is made for, with every shape's pixels checked after the
+round trip."""
+
+import json
+
+import numpy as np
+import pytest
+
+from donations.models import ImageStatus
+from labels_app.models import ImageLabelState
+from tests.factories import ImageFactory, ImageLabelFactory, LabelFactory, submitted_annotation
+
+pytestmark = pytest.mark.django_db
+
+# On a 160×120 image.
+RECT = {"type": "rect", "x": 0.1, "y": 0.2, "width": 0.5, "height": 0.25}
+ELLIPSE = {"type": "ellipse", "cx": 0.5, "cy": 0.5, "rx": 0.25, "ry": 0.25}
+TRIANGLE = {"type": "polygon", "points": [[0.1, 0.1], [0.4, 0.1], [0.4, 0.4]]}
+
+
+@pytest.fixture
+def outlined_dog():
+    animal = LabelFactory(name="animal")
+    dog = LabelFactory(name="dog", parent=animal)
+    cat = LabelFactory(name="cat", parent=animal)
+    annotation = submitted_annotation(label=dog, shapes=[RECT, ELLIPSE, TRIANGLE])
+    no_cat = ImageFactory(status=ImageStatus.UNLOCKED)
+    ImageLabelFactory(image=no_cat, label=cat, state=ImageLabelState.REJECTED, probability=0.003)
+    return {"image": str(annotation.image_label.image_id), "no_cat": str(no_cat.pk), "dog": dog}
+
+
+def download(api_client, tmp_path, name, **params):
+    response = api_client.get("/api/exports/", params)
+    assert response.status_code == 200, response.content[:300]
+    path = tmp_path / name
+    path.write_bytes(b"".join(response.streaming_content))
+    return path
+
+
+def test_coco_export_loads_in_pycocotools_with_pixel_boxes_polygons_and_negatives(
+    api_client, tmp_path, outlined_dog
+):
+    from pycocotools.coco import COCO
+
+    path = download(api_client, tmp_path, "instances.json", format="coco", query="animal")
+    coco = COCO(str(path))
+
+    categories = {c["name"]: c for c in coco.loadCats(coco.getCatIds())}
+    assert categories["dog"]["supercategory"] == "animal"
+    (image,) = [i for i in coco.dataset["images"] if i["imagemonkey_id"] == outlined_dog["image"]]
+    assert (image["width"], image["height"]) == (160, 120)
+    annotations = coco.loadAnns(
+        coco.getAnnIds(imgIds=[image["id"]], catIds=[categories["dog"]["id"]])
+    )
+    assert [a["bbox"] for a in annotations] == [
+        pytest.approx([16, 24, 80, 30]),
+        pytest.approx([40, 30, 80, 60]),
+        pytest.approx([16, 12, 48, 36]),
+    ]
+    assert all(a["iscrowd"] == 0 for a in annotations)
+    assert annotations[0]["area"] == pytest.approx(80 * 30)
+    assert annotations[1]["area"] == pytest.approx(np.pi * 40 * 30, rel=1e-3)
+    triangle = coco.annToMask(annotations[2])
+    assert triangle.shape == (120, 160)
+    assert triangle.sum() == pytest.approx(864, rel=0.1)
+    assert triangle[20, 60] == 1 and triangle[45, 20] == 0  # inside / outside the triangle
+    (no_cat,) = [i for i in coco.dataset["images"] if i["imagemonkey_id"] == outlined_dog["no_cat"]]
+    assert no_cat["neg_category_ids"] == [categories["cat"]["id"]]
+    assert coco.getAnnIds(imgIds=[no_cat["id"]]) == []
+    assert json.loads(path.read_text())["licenses"][0]["name"] == "CC0 1.0"
