@@ -21,6 +21,7 @@ MEDIA_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
     "coco": "application/json",
+    "parquet": "application/vnd.apache.parquet",
 }
 CSV_COLUMNS = (
     "image_id",
@@ -210,6 +211,149 @@ def coco_chunks(
     yield b"]}\n"
 
 
-WRITERS = {"json": json_chunks, "jsonl": jsonl_chunks, "csv": csv_chunks, "coco": coco_chunks}
+class _Sink:
+    """A write-only file for pyarrow that hands over what was written since the last drain."""
+
+    closed = False
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.position = 0
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drain(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+def _parquet_schemas():
+    import pyarrow as pa
+
+    box = [(name, pa.float64()) for name in ("xmin", "ymin", "xmax", "ymax")]
+    box_pixels = [(f"{name}_px", pa.float64()) for name in ("xmin", "ymin", "xmax", "ymax")]
+    return {
+        "images": pa.schema(
+            [
+                ("image_id", pa.string()),
+                ("url", pa.string()),
+                ("file_name", pa.string()),
+                ("width", pa.int32()),
+                ("height", pa.int32()),
+                ("donated", pa.string()),
+                ("labels", pa.list_(pa.string())),
+                ("negatives", pa.list_(pa.string())),
+            ]
+        ),
+        "labels": pa.schema(
+            [
+                ("image_id", pa.string()),
+                ("label", pa.string()),
+                ("positive", pa.bool_()),
+                ("probability", pa.float64()),
+                ("yes", pa.int32()),
+                ("no", pa.int32()),
+                ("unsure", pa.int32()),
+                ("votes", pa.int32()),
+            ]
+        ),
+        "shapes": pa.schema(
+            [
+                ("image_id", pa.string()),
+                ("label", pa.string()),
+                ("revision", pa.int32()),
+                ("shape_index", pa.int32()),
+                ("type", pa.string()),
+                *box,
+                *box_pixels,
+                ("shape", pa.string()),
+                ("refinements", pa.map_(pa.string(), pa.string())),
+            ]
+        ),
+    }
+
+
+def _parquet_rows(table: str, record: dict) -> Iterator[dict]:
+    image_id = record["id"]
+    if table == "images":
+        yield {
+            "image_id": image_id,
+            "url": record["url"],
+            "file_name": record["file_name"],
+            "width": record["width"],
+            "height": record["height"],
+            "donated": record["donated"],
+            "labels": [label["label"] for label in record["labels"]],
+            "negatives": [negative["label"] for negative in record["negatives"]],
+        }
+    elif table == "labels":
+        for label in record["labels"]:
+            yield {"image_id": image_id, "positive": True, **label}
+        for negative in record["negatives"]:
+            yield {"image_id": image_id, "positive": False, **negative}
+    else:
+        for annotation in record["annotations"]:
+            for index, shape in enumerate(annotation["shapes"]):
+                stored = {k: v for k, v in shape.items() if k in SHAPE_FIELDS}
+                yield {
+                    "image_id": image_id,
+                    "label": annotation["label"],
+                    "revision": annotation["revision"],
+                    "shape_index": index,
+                    "type": shape["type"],
+                    **shape["bbox"],
+                    **{f"{k}_px": v for k, v in shape["bbox_pixels"].items()},
+                    "shape": orjson.dumps(stored).decode(),
+                    "refinements": list(shape.get("refinements", {}).items()),
+                }
+
+
+SHAPE_FIELDS = {"type", "x", "y", "width", "height", "cx", "cy", "rx", "ry", "points"}
+PARQUET_ROW_GROUP_IMAGES = 500
+
+
+def parquet_chunks(header: dict, records: Iterable[dict], *, table: str) -> Iterator[bytes]:
+    """One table (images, labels or shapes) as a Parquet file, a row group per 500 images,
+    each sent as soon as it is written; the dataset notice is in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _parquet_schemas()[table].with_metadata(
+        {"license": "CC0-1.0", "notice": header["notice"], "version": header["dataset_version"]}
+    )
+    sink = _Sink()
+    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    rows: list[dict] = []
+    for count, record in enumerate(records, start=1):
+        rows.extend(_parquet_rows(table, record))
+        if count % PARQUET_ROW_GROUP_IMAGES == 0 and rows:
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            rows = []
+            yield sink.drain()
+    if rows:
+        writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+    writer.close()
+    yield sink.drain()
+
+
+WRITERS = {
+    "json": json_chunks,
+    "jsonl": jsonl_chunks,
+    "csv": csv_chunks,
+    "coco": coco_chunks,
+    "parquet": parquet_chunks,
+}
 # Writers that also need the category list.
 WITH_CATEGORIES = {"coco"}

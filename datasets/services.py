@@ -27,9 +27,11 @@ from donations.models import Image
 from labels_app.models import ImageLabel, ImageLabelState, Label, LabelKind
 from validations.models import Vote
 
+from . import formats
 from .query.compiler import compile_query
 
-FORMATS = ("json", "jsonl", "csv", "coco")
+FORMATS = ("json", "jsonl", "csv", "coco", "parquet")
+PARQUET_TABLES = ("images", "labels", "shapes")
 PAGE_SIZE = 500
 MAX_COUNT = 999_999_999
 PARAMETERS = (
@@ -40,6 +42,7 @@ PARAMETERS = (
     "annotations_only",
     "include_negatives",
     "seed",
+    "table",
 )
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no", "")
 
@@ -55,6 +58,7 @@ class ExportRequest:
     annotations_only: bool = False
     include_negatives: bool = True
     seed: int = 0
+    table: str = "images"
 
 
 def export_request_from(params: Mapping[str, str]) -> ExportRequest:
@@ -71,7 +75,15 @@ def export_request_from(params: Mapping[str, str]) -> ExportRequest:
             f"Unknown format {export_format[:40]!r}; use one of {', '.join(FORMATS)}.",
             code="invalid_format",
         )
+    table = params.get("table", "images")
+    if table not in PARQUET_TABLES or ("table" in params and export_format != "parquet"):
+        raise DomainError(
+            f"table is for format=parquet and one of {', '.join(PARQUET_TABLES)}, "
+            f"not {table[:40]!r}.",
+            code="invalid_table",
+        )
     return ExportRequest(
+        table=table,
         query=params.get("query", "").strip(),
         format=export_format,
         min_probability=_probability(params.get("min_probability")),
@@ -302,6 +314,26 @@ def dataset_version() -> str:
     reviewed = Image.objects.aggregate(last=Max("reviewed_at"))["last"]
     stamp = reviewed.strftime("%Y%m%d%H%M%S") if reviewed else "0"
     return f"{votes}.{revisions}.{stamp}"
+
+
+def export_stream(selection: Selection, *, base_url: str) -> Iterator[bytes]:
+    """The export's bytes in its format, a chunk at a time."""
+    request = selection.request
+    options: dict = {}
+    if request.format in formats.WITH_CATEGORIES:
+        options["categories"] = export_categories(selection)
+    if request.format == "parquet":
+        options["table"] = request.table
+    return formats.WRITERS[request.format](
+        export_header(selection), export_records(selection, base_url=base_url), **options
+    )
+
+
+def export_file_name(request: ExportRequest) -> str:
+    suffix = {"coco": "coco.json", "parquet": f"{request.table}.parquet"}.get(
+        request.format, request.format
+    )
+    return f"imagemonkey-export.{suffix}"
 
 
 def export_header(selection: Selection) -> dict:

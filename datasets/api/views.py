@@ -7,19 +7,18 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from core.ratelimits import rate_limit
-from datasets.formats import MEDIA_TYPES, WITH_CATEGORIES, WRITERS
+from datasets.formats import MEDIA_TYPES
 from datasets.query.parser import MAX_QUERY_LENGTH
 from datasets.services import (
     FORMATS,
     MAX_COUNT,
-    export_categories,
-    export_header,
-    export_records,
+    PARQUET_TABLES,
+    export_file_name,
     export_request_from,
     export_select,
+    export_stream,
 )
 
-FILE_SUFFIXES = {"coco": "coco.json"}
 COUNT_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
 
 
@@ -38,7 +37,8 @@ def _streamed(chunks, request):
 
 
 class ExportView(APIView):
-    """The dataset, or the part a query selects, streamed as JSON, JSON Lines or CSV (CC0)."""
+    """The dataset, or the part a query selects, streamed as JSON, JSON Lines, CSV, COCO or
+    Parquet (CC0)."""
 
     def perform_content_negotiation(self, request, force=False):
         # `format` names the export format here, not a DRF renderer; errors are always JSON.
@@ -59,30 +59,25 @@ class ExportView(APIView):
             OpenApiParameter("annotations_only", bool),
             OpenApiParameter("include_negatives", bool, default=True),
             OpenApiParameter("seed", COUNT_SCHEMA, description="for `order by random`"),
+            OpenApiParameter(
+                "table", str, enum=PARQUET_TABLES, description="which table, for format=parquet"
+            ),
         ],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
             (200, "application/x-ndjson"): OpenApiTypes.STR,
             (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
         },
     )
     def get(self, request):
         export = export_request_from(request.query_params)
         rate_limit(request, "export")
         selection = export_select(export)
-        extra = (
-            {"categories": export_categories(selection)} if export.format in WITH_CATEGORIES else {}
-        )
-        chunks = WRITERS[export.format](
-            export_header(selection),
-            export_records(selection, base_url=request.build_absolute_uri("/").rstrip("/")),
-            **extra,
-        )
+        chunks = export_stream(selection, base_url=request.build_absolute_uri("/").rstrip("/"))
         response = StreamingHttpResponse(
             _streamed(chunks, request._request), content_type=MEDIA_TYPES[export.format]
         )
-        suffix = FILE_SUFFIXES.get(export.format, export.format)
-        response["Content-Disposition"] = f'attachment; filename="imagemonkey-export.{suffix}"'
-
+        response["Content-Disposition"] = f'attachment; filename="{export_file_name(export)}"'
         response["X-License"] = "CC0-1.0"
         return response

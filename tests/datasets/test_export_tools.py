@@ -68,3 +68,43 @@ def test_coco_export_loads_in_pycocotools_with_pixel_boxes_polygons_and_negative
     assert no_cat["neg_category_ids"] == [categories["cat"]["id"]]
     assert coco.getAnnIds(imgIds=[no_cat["id"]]) == []
     assert json.loads(path.read_text())["licenses"][0]["name"] == "CC0 1.0"
+
+
+def test_parquet_tables_load_in_duckdb_and_pyarrow_with_pixel_boxes(
+    api_client, tmp_path, outlined_dog
+):
+    import duckdb
+    import pyarrow.parquet as pq
+
+    tables = {
+        table: download(api_client, tmp_path, f"{table}.parquet", format="parquet", table=table)
+        for table in ("images", "labels", "shapes")
+    }
+
+    images = pq.read_table(tables["images"])
+    assert images.schema.metadata[b"license"] == b"CC0-1.0"
+    assert sorted(images.column("image_id").to_pylist()) == sorted(
+        [outlined_dog["image"], outlined_dog["no_cat"]]
+    )
+    boxes = duckdb.execute(
+        "SELECT type, xmin_px, ymin_px, xmax_px, ymax_px FROM read_parquet(?) ORDER BY shape_index",
+        [str(tables["shapes"])],
+    ).fetchall()
+    assert [b[0] for b in boxes] == ["rect", "ellipse", "polygon"]
+    assert [b[1:] for b in boxes] == [
+        pytest.approx((16, 24, 96, 54)),
+        pytest.approx((40, 30, 120, 90)),
+        pytest.approx((16, 12, 64, 48)),
+    ]
+    joined = duckdb.execute(
+        "SELECT l.label, l.positive, i.width FROM read_parquet(?) l "
+        "JOIN read_parquet(?) i USING (image_id) ORDER BY l.label",
+        [str(tables["labels"]), str(tables["images"])],
+    ).fetchall()
+    assert joined == [("cat", False, 160), ("dog", True, 160)]
+
+
+def test_parquet_table_is_only_for_parquet(api_client):
+    response = api_client.get("/api/exports/", {"format": "json", "table": "shapes"})
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_table")
