@@ -5,9 +5,11 @@ from django.views.generic import TemplateView
 
 from contributors.identity import contributor_for_write
 from core.errors import DomainError
+from core.image_queries import image_query
 from core.params import id_list
 from core.ratelimits import rate_limit
 from core.views import DomainErrorPageMixin
+from donations.models import Image
 from labels_app.models import ImageLabel, Label
 from labels_app.params import label_param
 from trust.feedback import training_feedback_show, training_feedback_take
@@ -58,22 +60,28 @@ class BrowseView(TemplateView):
 
     def get_context_data(self, **kwargs):
         label = label_param(self.request)
+        query, query_error = self.request.GET.get("q", "").strip(), ""
         tasks = []
         if label is not None:
-            tasks = list(
-                ImageLabel.objects.filter(
-                    label=label, needs_annotation=True, annotation__isnull=True
-                )
-                .select_related("image")
-                .order_by("random_key")[:BROWSE_SIZE]
+            rows = ImageLabel.objects.filter(
+                label=label, needs_annotation=True, annotation__isnull=True
             )
+            if query:
+                try:
+                    images = Image.objects.filter(image_query(query, include_open=True))
+                    rows = rows.filter(image__in=images.values("pk"))
+                except DomainError as error:
+                    rows, query_error = rows.none(), error.message
+            tasks = list(rows.select_related("image").order_by("random_key")[:BROWSE_SIZE])
         labels = (
             Label.objects.active()
             .filter(image_labels__needs_annotation=True)
             .distinct()
             .order_by("name")[:60]
         )
-        return super().get_context_data(label=label, tasks=tasks, labels=labels, **kwargs)
+        return super().get_context_data(
+            label=label, tasks=tasks, labels=labels, q=query, query_error=query_error, **kwargs
+        )
 
 
 class ReviewView(DomainErrorPageMixin, TemplateView):

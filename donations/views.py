@@ -7,6 +7,7 @@ from django.views.generic import DetailView, FormView, TemplateView, View
 
 from contributors.identity import contributor_for_write
 from core.errors import DomainError
+from core.image_queries import image_query
 from core.pagination import keyset_page
 from core.ratelimits import rate_limit
 from core.views import DomainErrorPageMixin
@@ -71,13 +72,20 @@ class GalleryView(TemplateView):
         return Image.objects.public()
 
     def get_context_data(self, **kwargs):
+        images = self.get_queryset()
+        query, query_error = self.request.GET.get("q", "").strip(), ""
+        if query:
+            try:
+                images = images.filter(image_query(query, include_open=True))
+            except DomainError as error:
+                images, query_error = images.none(), error.message
         page = keyset_page(
-            self.get_queryset(),
+            images,
             before=self.request.GET.get("before"),
             after=self.request.GET.get("after"),
             size=PAGE_SIZE,
         )
-        return super().get_context_data(page=page, **kwargs)
+        return super().get_context_data(page=page, q=query, query_error=query_error, **kwargs)
 
 
 class MyDonationsView(GalleryView):

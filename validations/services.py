@@ -13,6 +13,7 @@ from contributors.models import Contributor, TrustLevel
 from core.errors import DomainError
 from core.params import id_or_none
 from core.sampling import neediest_first, random_first
+from donations.models import Image
 from labels_app.models import Answer, GoldPool, ImageLabel, ImageLabelState, Label, LabelKind
 from trust.evidence import evidence_update
 from trust.served import task_served_check, tasks_serve
@@ -614,12 +615,13 @@ def next_validation_grid(
     label: Label,
     size: int = GRID_SIZE,
     audience: Sequence[str] = (),
+    images: Q | None = None,
     rng=random,
 ) -> list[ImageLabel]:
     """Up to `size` open image-labels of one label for the grid, most-needed first, handed to
     this contributor (or `audience`) like single questions."""
-    rows = _grid_rows(contributor=contributor, label=label, size=size, rng=rng)
-    rows = _with_hidden_gold(rows, contributor=contributor, label=label, rng=rng)
+    rows = _grid_rows(contributor=contributor, label=label, size=size, images=images, rng=rng)
+    rows = _with_hidden_gold(rows, contributor=contributor, label=label, images=images, rng=rng)
     tasks_serve(
         contributor=contributor, audience=audience, kind=SERVED_KIND, ids=[r.pk for r in rows]
     )
@@ -637,15 +639,18 @@ def label_gold_rate(contributor: Contributor | None, label: Label) -> float:
     return min(1.0, rate * min(focus, settings.GOLD_RATE_LABEL_FOCUS_MAX))
 
 
-def _with_hidden_gold(rows: list, *, contributor: Contributor | None, label: Label, rng) -> list:
+def _with_hidden_gold(
+    rows: list, *, contributor: Contributor | None, label: Label, images: Q | None, rng
+) -> list:
     """Swap some grid places for gold items of the label, at the contributor's rate for it, and
-    shuffle, so neither the grid nor the order of its items tells where the checks are."""
+    shuffle, so neither the grid nor the order of its items tells where the checks are (gold
+    too meets the page's image query: an item outside it would stand out)."""
     rate = label_gold_rate(contributor, label)
     wanted = sum(rng.random() < rate for _ in rows)
     if wanted:
         taken = {row.pk for row in rows}
         gold = list(
-            ValidationQuestion.objects.gold(gold_pool_for(contributor))
+            _on_images(ValidationQuestion.objects.gold(gold_pool_for(contributor)), images)
             .not_seen_by(contributor, gold_only=True)
             .filter(label=label, random_key__gte=rng.random())
             .exclude(pk__in=taken)
@@ -657,8 +662,17 @@ def _with_hidden_gold(rows: list, *, contributor: Contributor | None, label: Lab
     return rows
 
 
-def _grid_rows(*, contributor: Contributor | None, label: Label, size: int, rng) -> list:
-    queue = ValidationQuestion.objects.open_for(contributor).filter(label=label)
+def _on_images(questions, images: Q | None):
+    """Questions about the images an image query (core.image_queries) matches."""
+    if images is None:
+        return questions
+    return questions.filter(image__in=Image.objects.filter(images).values("pk"))
+
+
+def _grid_rows(
+    *, contributor: Contributor | None, label: Label, size: int, images: Q | None, rng
+) -> list:
+    queue = _on_images(ValidationQuestion.objects.open_for(contributor), images).filter(label=label)
     lowest = queue.order_by("sort_key").values_list("sort_key", flat=True).first()
     if lowest is None:
         return []

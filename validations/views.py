@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 
 from contributors.identity import contributor_for_write
 from core.errors import DomainError
+from core.image_queries import image_query
 from core.ratelimits import network_key, rate_limit
 from core.views import DomainErrorPageMixin
 from labels_app.models import GoldPool, Label
@@ -26,8 +27,12 @@ from .services import (
 
 
 def _here(request, name: str, label: Label | None) -> str:
+    """This page again, with its label and image query."""
+    params = {"label": label.name} if label else {}
+    if query := request.GET.get("q", "").strip():
+        params["q"] = query
     url = reverse(name)
-    return f"{url}?{urlencode({'label': label.name})}" if label else url
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 class ValidateView(DomainErrorPageMixin, TemplateView):
@@ -96,14 +101,21 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
                 contributor=self.request.contributor, audience=audience_of(self.request)
             )
             label = task.label if task else None
+        query, query_error, images = self.request.GET.get("q", "").strip(), "", None
+        if query:
+            try:
+                images = image_query(query, include_open=True)
+            except DomainError as error:
+                query_error = error.message
         tasks = (
             next_validation_grid(
                 contributor=self.request.contributor,
                 label=label,
                 size=GRID_SIZE,
                 audience=audience_of(self.request),
+                images=images,
             )
-            if label
+            if label and not query_error
             else []
         )
         popular = (
@@ -117,6 +129,8 @@ class ValidateGridView(DomainErrorPageMixin, TemplateView):
             tasks=tasks,
             labels=popular,
             unknown_label=unknown_label,
+            q=query,
+            query_error=query_error,
             **kwargs,
         )
 

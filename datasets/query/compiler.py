@@ -144,6 +144,14 @@ class Catalog:
         return list(dict.fromkeys(self.names[self.terms[term]] for term in close))
 
 
+def image_filter(text: str, *, include_open: bool = False) -> Q:
+    """The images a query matches, for pages (see core.image_queries); `include_open` lets
+    labels still being validated count as well as confirmed ones."""
+    states = [ImageLabelState.CONFIRMED, ImageLabelState.OPEN] if include_open else None
+    facts = Q(state__in=states) if states else CONFIRMED
+    return compile_query(text, facts=facts).images
+
+
 def compile_query(
     text: str, *, facts: Q = CONFIRMED, seed: int = 0, catalog: Catalog | None = None
 ) -> CompiledQuery:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 
@@ -257,3 +259,47 @@ def test_moderators_mark_gold_and_accept_suggestions_in_the_admin(client):
         )
     ) == {"no"}
     assert ImageLabel.objects.get(image=image).label.name == "garden gnome"
+
+
+def test_grid_filtered_by_an_image_query_shows_only_matching_images_gold_included(
+    client, voter, settings
+):
+    dog, cat = LabelFactory(name="dog"), LabelFactory(name="cat")
+    plain = [ImageLabelFactory(label=dog) for _ in range(3)]
+    with_cat = [ImageLabelFactory(label=dog) for _ in range(3)]
+    for item in with_cat:
+        ImageLabelFactory(image=item.image, label=cat)
+    settings.GOLD_RATE_AFTER_TRAINING = settings.GOLD_RATE_FLOOR = 1.0
+    gold_plain = GoldImageLabelFactory(label=dog, gold_pool="hidden")
+    gold_cat = GoldImageLabelFactory(label=dog, gold_pool="hidden")
+    ImageLabelFactory(image=gold_cat.image, label=cat)
+
+    html = client.get("/validate/grid/", {"label": "dog", "q": "~cat"}).content.decode()
+
+    shown = {int(pk) for pk in re.findall(r'name="not_shown" value="(\d+)"', html)}
+    assert shown and shown <= {item.pk for item in plain} | {gold_plain.pk}
+    assert gold_plain.pk in shown and gold_cat.pk not in shown
+    assert 'value="~cat"' in html
+    assert "q=~cat" in html.replace("%7E", "~")  # the submit form keeps the filter
+
+
+def test_a_bad_grid_filter_is_named_and_hands_out_nothing(client, voter):
+    ImageLabelFactory(label=LabelFactory(name="dog"))
+
+    html = client.get("/validate/grid/", {"label": "dog", "q": "dog &"}).content.decode()
+
+    assert "The query ends too early" in html
+    assert 'name="not_shown"' not in html
+
+
+def test_grid_submission_comes_back_to_the_same_filter(client, voter):
+    dog = LabelFactory(name="dog")
+    item = ImageLabelFactory(label=dog)
+    client.get("/validate/grid/", {"label": "dog", "q": "dog"})
+
+    response = client.post(
+        "/validate/grid/?label=dog&q=dog", {"label": "dog", "image_label": [item.pk]}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/validate/grid/?label=dog&q=dog"
