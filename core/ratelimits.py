@@ -91,12 +91,14 @@ def _rules(request, scope: str, allowed: int, key: str | None) -> list[tuple[str
     return rules
 
 
-def rate_limit(request, scope: str, *, key: str | None = None, count: bool = True) -> None:
+def rate_limit(
+    request, scope: str, *, key: str | None = None, count: bool = True, cost: int = 1
+) -> None:
     """Count one `scope` action for this request; raise a 429 DomainError when over a limit.
 
     `key` counts against that key alone (e.g. an account name) instead of the visitor and their
     network; `count=False` only checks, so an action can be refused before it is attempted and
-    counted afterwards only if it failed.
+    counted afterwards only if it failed. `cost` counts an expensive action as that many.
     """
     if not settings.RATELIMIT_ENABLE:
         return
@@ -108,13 +110,15 @@ def rate_limit(request, scope: str, *, key: str | None = None, count: bool = Tru
         if allowed is None:
             continue
         for who, key_function, limit in _rules(request, scope, allowed, key):
-            usage = get_usage(
-                request,
-                group=f"{scope}:{period}:{who}",
-                key=key_function,
-                rate=f"{limit}/{PERIODS[period]}",
-                increment=count,
-            )
+            counter = {
+                "group": f"{scope}:{period}:{who}",
+                "key": key_function,
+                "rate": f"{limit}/{PERIODS[period]}",
+            }
+            # django-ratelimit counts one at a time; an action of cost n adds n.
+            for _ in range(cost - 1 if count else 0):
+                get_usage(request, increment=True, **counter)
+            usage = get_usage(request, increment=count, **counter)
             if usage and usage["should_limit"]:
                 raise _limited(scope, who, limit, period, usage)
 

@@ -10,27 +10,43 @@ a query without labels (or no query) exports every fact of the images.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
 
+import orjson
 from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations.models import Annotation, AnnotationRevision
 from annotations.shapes import shape_bounds
+from contributors.models import Contributor
 from core.errors import DomainError
 from donations.models import Image
 from labels_app.models import ImageLabel, ImageLabelState, Label, LabelKind
 from validations.models import Vote
 
-from . import formats
+from . import archives, formats, live, tasks
+from .models import ExportJob, ExportJobState
 from .query.compiler import compile_query
 
-FORMATS = ("json", "jsonl", "csv", "coco", "parquet")
+logger = logging.getLogger(__name__)
+LINK_SALT = "datasets.export-link"
+
+STREAM_FORMATS = ("json", "jsonl", "csv", "coco", "parquet")
+# Only as archives with the image files (POST /api/exports/jobs/).
+ARCHIVE_ONLY_FORMATS = ("voc", "yolo", "yolo_seg", "imagefolder")
+FORMATS = STREAM_FORMATS + ARCHIVE_ONLY_FORMATS
 PARQUET_TABLES = ("images", "labels", "shapes")
 PAGE_SIZE = 500
 MAX_COUNT = 999_999_999
@@ -43,6 +59,7 @@ PARAMETERS = (
     "include_negatives",
     "seed",
     "table",
+    "include_images",
 )
 TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes"), ("false", "0", "no", "")
 
@@ -59,6 +76,11 @@ class ExportRequest:
     include_negatives: bool = True
     seed: int = 0
     table: str = "images"
+    include_images: bool = False
+
+    @property
+    def is_archive(self) -> bool:
+        return self.include_images or self.format in ARCHIVE_ONLY_FORMATS
 
 
 def export_request_from(params: Mapping[str, str]) -> ExportRequest:
@@ -83,6 +105,7 @@ def export_request_from(params: Mapping[str, str]) -> ExportRequest:
             code="invalid_table",
         )
     return ExportRequest(
+        include_images=_flag(params.get("include_images"), name="include_images"),
         table=table,
         query=params.get("query", "").strip(),
         format=export_format,
@@ -182,6 +205,14 @@ def export_select(request: ExportRequest) -> Selection:
 def export_records(selection: Selection, *, base_url: str) -> Iterator[dict]:
     """One record per image, in keyset pages of PAGE_SIZE (three queries a page, whatever the
     size of the export)."""
+    for page in export_pages(selection, base_url=base_url):
+        for record, _stored in page:
+            yield record
+
+
+def export_pages(selection: Selection, *, base_url: str) -> Iterator[list[tuple[dict, str]]]:
+    """The records a page at a time, each with the name of its image file in storage (for
+    archives, which copy the files; the name itself never leaves the site)."""
     after = None
     while True:
         page = selection.images
@@ -190,7 +221,8 @@ def export_records(selection: Selection, *, base_url: str) -> Iterator[dict]:
         rows = list(page.values("pk", "width", "height", "created_at", "file")[:PAGE_SIZE])
         if not rows:
             return
-        yield from _records(selection, rows, base_url=base_url)
+        records = _records(selection, rows, base_url=base_url)
+        yield [(record, row["file"]) for record, row in zip(records, rows, strict=True)]
         after = rows[-1]["pk"]
 
 
@@ -334,6 +366,164 @@ def export_file_name(request: ExportRequest) -> str:
         request.format, request.format
     )
     return f"imagemonkey-export.{suffix}"
+
+
+def export_stream_check(request: ExportRequest) -> None:
+    """Archives are built in the background, never streamed."""
+    if request.is_archive:
+        what = "with image files" if request.include_images else f"in {request.format} format"
+        raise DomainError(
+            f"Exports {what} are archives built in the background: POST the same parameters "
+            "to /api/exports/jobs/ and download the archive when it is ready.",
+            code="archive_export",
+        )
+
+
+def _fingerprint(request: ExportRequest, version: str) -> str:
+    data = orjson.dumps(
+        {"request": asdict(request), "version": version}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(data).hexdigest()
+
+
+@transaction.atomic
+def export_job_start(
+    *, contributor: Contributor, request: ExportRequest, base_url: str
+) -> ExportJob:
+    """Queue an archive export, or hand back the finished archive of the same export of the
+    same data version (nothing is rebuilt). At most EXPORT_MAX_RUNNING unfinished jobs each."""
+    request = replace(request, include_images=True)
+    export_select(request)  # the query and options are checked before anything is stored
+    running = ExportJob.objects.of(contributor).unfinished().select_for_update().count()
+    if running >= settings.EXPORT_MAX_RUNNING:
+        raise DomainError(
+            f"You have {running} exports being built; at most {settings.EXPORT_MAX_RUNNING} at "
+            "once. Wait for one to finish.",
+            code="too_many_exports",
+            status=429,
+        )
+    version = dataset_version()
+    fingerprint = _fingerprint(request, version)
+    job = ExportJob(
+        contributor=contributor,
+        params=asdict(request),
+        fingerprint=fingerprint,
+        data_version=version,
+        base_url=base_url,
+    )
+    built = ExportJob.objects.reusable(fingerprint).first()
+    if built is not None and default_storage.exists(built.archive):
+        job.state = ExportJobState.DONE
+        job.archive, job.byte_size = built.archive, built.byte_size
+        job.rows_done = job.rows_total = built.rows_total
+        job.started_at = job.finished_at = timezone.now()
+        job.save()
+        return job
+    job.save()
+    transaction.on_commit(lambda: tasks.build_export_archive.enqueue(job_id=str(job.pk)))
+    return job
+
+
+def export_archive_build(*, job_id) -> ExportJob | None:
+    """Build a queued job's archive (the background task). Progress goes to the job row and to
+    anyone watching it live, about once a percent."""
+    claimed = ExportJob.objects.filter(pk=job_id, state=ExportJobState.QUEUED).update(
+        state=ExportJobState.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    job = ExportJob.objects.get(pk=job_id)
+    request = ExportRequest(**job.params)
+    try:
+        selection = export_select(request)
+        total = selection.count()
+        ExportJob.objects.filter(pk=job.pk).update(rows_total=total)
+        step = max(1, total // 100)
+
+        def progress(done: int) -> None:
+            if done % step == 0 or done == total:
+                ExportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total))
+                live.progress_send(job.pk)
+
+        stored, images, size = archives.archive_store(
+            f"exports/{job.pk}.zip",
+            lambda output: archives.archive_write(
+                export_format=request.format,
+                header=export_header(selection),
+                pages=export_pages(selection, base_url=job.base_url),
+                categories=export_categories(selection),
+                output=output,
+                progress=progress,
+            ),
+        )
+    except Exception as error:
+        logger.exception("Export %s failed", job.pk)
+        ExportJob.objects.filter(pk=job.pk).update(
+            state=ExportJobState.FAILED,
+            error=f"The archive could not be built ({type(error).__name__}); try again.",
+            finished_at=timezone.now(),
+        )
+    else:
+        ExportJob.objects.filter(pk=job.pk).update(
+            state=ExportJobState.DONE,
+            archive=stored,
+            byte_size=size,
+            rows_total=images,
+            rows_done=images,
+            finished_at=timezone.now(),
+        )
+        tasks.clean_up_exports.enqueue()
+    live.progress_send(job.pk)
+    return ExportJob.objects.get(pk=job.pk)
+
+
+def exports_clean_up(*, now=None) -> int:
+    """Delete archives older than EXPORT_KEEP_SECONDS that no newer job still hands out;
+    returns how many files went."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.EXPORT_KEEP_SECONDS)
+    removed = 0
+    for name in set(
+        ExportJob.objects.finished_before(cutoff)
+        .exclude(archive="")
+        .values_list("archive", flat=True)
+    ):
+        if ExportJob.objects.filter(archive=name, finished_at__gte=cutoff).exists():
+            continue
+        if default_storage.exists(name):
+            default_storage.delete(name)
+            removed += 1
+        ExportJob.objects.filter(archive=name).update(archive="")
+    return removed
+
+
+def export_link(job: ExportJob) -> str:
+    """A download path for a finished job's archive, valid EXPORT_LINK_SECONDS."""
+    token = signing.TimestampSigner(salt=LINK_SALT).sign(str(job.pk))
+    return reverse("export-download", kwargs={"token": token})
+
+
+def export_job_for_link(token: str) -> ExportJob:
+    """The finished job a download link names; 404 for a forged link, 410 for an old one."""
+    signer = signing.TimestampSigner(salt=LINK_SALT)
+    try:
+        job_id = signer.unsign(token, max_age=settings.EXPORT_LINK_SECONDS)
+    except signing.SignatureExpired:
+        raise DomainError(
+            "This download link has expired; open the export again for a fresh one.",
+            code="link_expired",
+            status=410,
+        ) from None
+    except signing.BadSignature:
+        raise DomainError("There is no such download.", code="not_found", status=404) from None
+    job = ExportJob.objects.filter(pk=job_id, state=ExportJobState.DONE).first()
+    if job is None or not job.archive or not default_storage.exists(job.archive):
+        raise DomainError(
+            "This archive is no longer kept; start the export again.",
+            code="archive_gone",
+            status=410,
+        )
+    return job
 
 
 def export_header(selection: Selection) -> dict:

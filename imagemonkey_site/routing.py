@@ -1,7 +1,10 @@
 from django.urls import path
 
+from datasets.consumers import ExportProgressConsumer
+
 from .consumers import SiteTotalsConsumer
 
 websocket_urlpatterns = [
     path("ws/totals/", SiteTotalsConsumer.as_asgi()),
+    path("ws/exports/<uuid:job_id>/", ExportProgressConsumer.as_asgi()),
 ]

@@ -189,6 +189,8 @@ RATE_LIMITS = {
     "new_identity": {"minute": [20, 20, 20, 20], "day": [500, 500, 500, 500]},
     # Streamed exports: each request may read the whole dataset.
     "export": {"minute": [10, 20, 40, None], "day": [300, 1000, 3000, None]},
+    # Archive jobs, counted by cost (EXPORT_COST_IMAGES images a unit).
+    "export_archive": {"hour": [20, 50, 200, None], "day": [100, 300, 1000, None]},
 } | (env.json("RATE_LIMITS", default=None) or {})
 RATE_LIMITS_NETWORK_ONLY = {"signup", "login", "new_identity"}
 if not REDIS_URL:
@@ -303,6 +305,13 @@ EXPORT_NOTICE = env.str(
     default="ImageMonkey dataset, dedicated to the public domain under CC0 1.0: "
     "https://creativecommons.org/publicdomain/zero/1.0/",
 )
+# Archive exports (image files in a ZIP, built in the background): unfinished jobs per person,
+# how long a download link works, how long a finished archive is kept for reuse.
+EXPORT_MAX_RUNNING = env.int("EXPORT_MAX_RUNNING", default=2)
+EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=3600)
+EXPORT_KEEP_SECONDS = env.int("EXPORT_KEEP_SECONDS", default=7 * 24 * 3600)
+# An archive counts one per this many images (at least one) against the `export_archive` limit.
+EXPORT_COST_IMAGES = env.int("EXPORT_COST_IMAGES", default=1000)
 CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
 
 # Weight from agreement: a voter's weight is also capped by the log-odds of their agreement with

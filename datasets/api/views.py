@@ -1,23 +1,36 @@
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.handlers.asgi import ASGIRequest
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from contributors.identity import contributor_for_write
+from core.errors import DomainError
 from core.ratelimits import rate_limit
 from datasets.formats import MEDIA_TYPES
+from datasets.live import job_progress
+from datasets.models import ExportJob, ExportJobState
 from datasets.query.parser import MAX_QUERY_LENGTH
 from datasets.services import (
     FORMATS,
     MAX_COUNT,
     PARQUET_TABLES,
     export_file_name,
+    export_job_for_link,
+    export_job_start,
     export_request_from,
     export_select,
     export_stream,
+    export_stream_check,
 )
+
+from .serializers import ExportJobInputSerializer, ExportJobSerializer
 
 COUNT_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
 
@@ -72,6 +85,7 @@ class ExportView(APIView):
     )
     def get(self, request):
         export = export_request_from(request.query_params)
+        export_stream_check(export)
         rate_limit(request, "export")
         selection = export_select(export)
         chunks = export_stream(selection, base_url=request.build_absolute_uri("/").rstrip("/"))
@@ -79,5 +93,77 @@ class ExportView(APIView):
             _streamed(chunks, request._request), content_type=MEDIA_TYPES[export.format]
         )
         response["Content-Disposition"] = f'attachment; filename="{export_file_name(export)}"'
+        response["X-License"] = "CC0-1.0"
+        return response
+
+
+def _as_parameters(data) -> dict[str, str]:
+    """A JSON body as the query-string parameters the export rules read."""
+    if not isinstance(data, dict):
+        raise DomainError("Send the export's parameters as a JSON object.", code="invalid")
+    parameters = {}
+    for name, value in data.items():
+        if isinstance(value, bool):
+            parameters[name] = "true" if value else "false"
+        elif isinstance(value, int | float | str):
+            parameters[name] = str(value)
+        else:
+            raise DomainError(
+                f"{str(name)[:40]} must be text, a number or true/false.", code=f"invalid_{name}"
+            )
+    return parameters
+
+
+class ExportJobCreate(APIView):
+    """Start an archive export: the image files as stored plus the format's files in one ZIP
+    (COCO, Pascal VOC, YOLO, ImageFolder, or JSON/CSV/Parquet with the images), built in the
+    background. The same export of the same data is handed back at once."""
+
+    @extend_schema(
+        request=ExportJobInputSerializer,
+        responses={202: ExportJobSerializer, 200: ExportJobSerializer},
+    )
+    def post(self, request):
+        export = export_request_from(_as_parameters(request.data))
+        selection = export_select(export)
+        contributor = contributor_for_write(request)
+        cost = 1 + min(49, selection.count() // settings.EXPORT_COST_IMAGES)
+        rate_limit(request, "export_archive", cost=cost)
+        job = export_job_start(
+            contributor=contributor,
+            request=export,
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+        done = job.state == ExportJobState.DONE
+        return Response(
+            job_progress(job), status=status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
+        )
+
+
+class ExportJobDetail(APIView):
+    """One of your archive exports: its state, progress and, once done, a download link."""
+
+    @extend_schema(responses={200: ExportJobSerializer})
+    def get(self, request, pk):
+        job = ExportJob.objects.of(request.contributor).filter(pk=pk).first()
+        if job is None:
+            raise DomainError("You have no export with this id.", code="not_found", status=404)
+        return Response(job_progress(job))
+
+
+class ExportDownload(APIView):
+    """The archive a download link names (links expire: 410)."""
+
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, token):
+        job = export_job_for_link(token)
+        response = FileResponse(
+            default_storage.open(job.archive, "rb"),
+            as_attachment=True,
+            filename=f"imagemonkey-{job.params.get('format', 'export')}-{job.pk}.zip",
+            content_type="application/zip",
+        )
         response["X-License"] = "CC0-1.0"
         return response

@@ -1,0 +1,75 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from .querysets import ExportJobQuerySet
+
+
+class ExportJobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """An archive export (image files plus a format's files in one ZIP), built in the
+    background into media storage. Jobs asking for the same export of the same data version
+    share one archive: `fingerprint` finds it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    contributor = models.ForeignKey(
+        "contributors.Contributor", on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    params = models.JSONField(help_text="The export request: query, format and options.")
+    fingerprint = models.CharField(
+        max_length=64, db_index=True, help_text="sha256 of the request and the data version."
+    )
+    data_version = models.CharField(max_length=80)
+    base_url = models.CharField(max_length=200, help_text="Where the site was asked from.")
+    state = models.CharField(
+        max_length=8, choices=ExportJobState.choices, default=ExportJobState.QUEUED
+    )
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    archive = models.CharField(max_length=255, blank=True, help_text="Name in media storage.")
+    byte_size = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=ExportJobState.values), name="export_job_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rows_done__lte=models.F("rows_total")),
+                name="export_job_progress_within_total",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["contributor", "state"], name="export_job_by_contributor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.params.get('format', '?')} export {self.pk} ({self.state})"
+
+    @property
+    def percent(self) -> float:
+        if self.state == ExportJobState.DONE:
+            return 100.0
+        return round(100 * self.rows_done / self.rows_total, 1) if self.rows_total else 0.0
+
+    @property
+    def eta_seconds(self) -> int | None:
+        """Seconds left at the pace so far (None before there is a pace)."""
+        if self.state != ExportJobState.RUNNING or not self.rows_done or not self.started_at:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return round(elapsed / self.rows_done * (self.rows_total - self.rows_done))
