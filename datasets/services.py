@@ -368,6 +368,33 @@ def export_file_name(request: ExportRequest) -> str:
     return f"imagemonkey-export.{suffix}"
 
 
+def export_preview(selection: Selection, *, samples: int = 8) -> dict:
+    """What an export would hold, before downloading it: counts and a few image ids."""
+    facts = ImageLabel.objects.filter(image__in=selection.images.values("pk"))
+    if selection.labels:
+        facts = facts.filter(label_id__in=selection.labels)
+    wanted = selection.positive
+    if selection.request.include_negatives:
+        wanted = wanted | selection.negative
+    return {
+        "images": selection.images.count(),
+        "image_labels": facts.filter(wanted).count(),
+        "samples": [str(pk) for pk in selection.images.values_list("pk", flat=True)[:samples]],
+    }
+
+
+def export_cost(selection: Selection) -> int:
+    """What an archive counts against the `export_archive` rate limit: one per
+    EXPORT_COST_IMAGES images, at least one, at most 50."""
+    return 1 + min(49, selection.count() // settings.EXPORT_COST_IMAGES)
+
+
+def export_parameters(data) -> dict[str, str]:
+    """The export parameters among a form's or query string's fields (others are ignored),
+    without empty ones, which mean the default."""
+    return {name: data.get(name) for name in PARAMETERS if data.get(name) not in (None, "")}
+
+
 def export_stream_check(request: ExportRequest) -> None:
     """Archives are built in the background, never streamed."""
     if request.is_archive:

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("labels_app.urls")),
     path("", include("validations.urls")),
     path("", include("annotations.urls")),
+    path("", include("datasets.urls")),
     path("accounts/", include("contributors.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),

@@ -33,3 +33,14 @@ class ExportJobSerializer(serializers.Serializer):
         allow_null=True, help_text="When done: a link that works for EXPORT_LINK_SECONDS"
     )
     created_at = serializers.DateTimeField()
+
+
+class ExportSampleSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    thumbnail = serializers.CharField()
+
+
+class ExportCountSerializer(serializers.Serializer):
+    images = serializers.IntegerField()
+    image_labels = serializers.IntegerField(help_text="Labels and negatives the export holds")
+    samples = ExportSampleSerializer(many=True)

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("exports/", views.ExportView.as_view(), name="api-export"),
+    path("exports/count/", views.ExportCount.as_view(), name="api-export-count"),
     path("exports/jobs/", views.ExportJobCreate.as_view(), name="api-export-job-create"),
     path("exports/jobs/<uuid:pk>/", views.ExportJobDetail.as_view(), name="api-export-job"),
     path("exports/download/<str:token>/", views.ExportDownload.as_view(), name="export-download"),

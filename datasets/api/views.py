@@ -1,8 +1,8 @@
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -21,18 +21,37 @@ from datasets.services import (
     FORMATS,
     MAX_COUNT,
     PARQUET_TABLES,
+    export_cost,
     export_file_name,
     export_job_for_link,
     export_job_start,
+    export_preview,
     export_request_from,
     export_select,
     export_stream,
     export_stream_check,
 )
 
-from .serializers import ExportJobInputSerializer, ExportJobSerializer
+from .serializers import ExportCountSerializer, ExportJobInputSerializer, ExportJobSerializer
 
 COUNT_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
+EXPORT_PARAMETERS = [
+    OpenApiParameter(
+        "query",
+        {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+        description="e.g. dog & ~cat (see the README)",
+    ),
+    OpenApiParameter("format", str, enum=FORMATS, default="json"),
+    OpenApiParameter("min_probability", {"type": "number", "minimum": 0, "maximum": 1}),
+    OpenApiParameter("min_votes", COUNT_SCHEMA),
+    OpenApiParameter("annotations_only", bool),
+    OpenApiParameter("include_negatives", bool, default=True),
+    OpenApiParameter("seed", COUNT_SCHEMA, description="for `order by random`"),
+    OpenApiParameter(
+        "table", str, enum=PARQUET_TABLES, description="which table, for format=parquet"
+    ),
+    OpenApiParameter("include_images", bool, description="archives only (jobs)"),
+]
 
 
 def _streamed(chunks, request):
@@ -49,33 +68,22 @@ def _streamed(chunks, request):
     return pump()
 
 
-class ExportView(APIView):
-    """The dataset, or the part a query selects, streamed as JSON, JSON Lines, CSV, COCO or
-    Parquet (CC0)."""
+class ExportParametersView(APIView):
+    """Views that read the export parameters, where `format` names the export format, not a
+    DRF renderer (errors are always JSON)."""
 
     def perform_content_negotiation(self, request, force=False):
-        # `format` names the export format here, not a DRF renderer; errors are always JSON.
         renderer = JSONRenderer()
         return renderer, renderer.media_type
 
+
+class ExportView(ExportParametersView):
+    """The dataset, or the part a query selects, streamed as JSON, JSON Lines, CSV, COCO or
+    Parquet (CC0)."""
+
     @extend_schema(
         request=None,
-        parameters=[
-            OpenApiParameter(
-                "query",
-                {"type": "string", "maxLength": MAX_QUERY_LENGTH},
-                description="e.g. dog & ~cat (see the README)",
-            ),
-            OpenApiParameter("format", str, enum=FORMATS, default="json"),
-            OpenApiParameter("min_probability", {"type": "number", "minimum": 0, "maximum": 1}),
-            OpenApiParameter("min_votes", COUNT_SCHEMA),
-            OpenApiParameter("annotations_only", bool),
-            OpenApiParameter("include_negatives", bool, default=True),
-            OpenApiParameter("seed", COUNT_SCHEMA, description="for `order by random`"),
-            OpenApiParameter(
-                "table", str, enum=PARQUET_TABLES, description="which table, for format=parquet"
-            ),
-        ],
+        parameters=EXPORT_PARAMETERS,
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
             (200, "application/x-ndjson"): OpenApiTypes.STR,
@@ -127,8 +135,7 @@ class ExportJobCreate(APIView):
         export = export_request_from(_as_parameters(request.data))
         selection = export_select(export)
         contributor = contributor_for_write(request)
-        cost = 1 + min(49, selection.count() // settings.EXPORT_COST_IMAGES)
-        rate_limit(request, "export_archive", cost=cost)
+        rate_limit(request, "export_archive", cost=export_cost(selection))
         job = export_job_start(
             contributor=contributor,
             request=export,
@@ -167,3 +174,22 @@ class ExportDownload(APIView):
         )
         response["X-License"] = "CC0-1.0"
         return response
+
+
+class ExportCount(ExportParametersView):
+    """How many images and image-labels an export would hold, and a few sample images — the
+    export page's live count."""
+
+    @extend_schema(
+        parameters=EXPORT_PARAMETERS,
+        responses={200: ExportCountSerializer},
+    )
+    def get(self, request):
+        selection = export_select(export_request_from(request.query_params))
+        rate_limit(request, "export")
+        preview = export_preview(selection)
+        preview["samples"] = [
+            {"id": pk, "thumbnail": reverse("image-file", kwargs={"pk": pk, "variant": "small"})}
+            for pk in preview["samples"]
+        ]
+        return Response(preview)

@@ -237,3 +237,12 @@ def test_old_archives_are_removed_and_their_links_say_so(
     assert removed == 1 and not default_storage.exists(name)
     gone = api_client.get(job["download_url"])
     assert (gone.status_code, gone.json()["code"]) == (410, "archive_gone")
+
+
+def test_the_clean_up_command_says_what_it_removed():
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("exports_clean_up", stdout=out)
+
+    assert out.getvalue().strip() == "Removed 0 old export archives."

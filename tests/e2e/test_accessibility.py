@@ -103,6 +103,10 @@ PUBLIC_PAGES = {
     "annotate-browse-label": ("/annotate/browse/?label=dog", ".image-tile"),
     "annotate-review": ("/annotate/review/", "#review-form"),
     "quiz": ("/annotate/quiz/", "#quiz-form"),
+    "gallery-search-mistake": ("/images/?q=car%20%26", ".query-error"),
+    "export": ("/datasets/export/", None),
+    "export-preview": ("/datasets/export/?query=car", "#export-samples"),
+    "export-mistake": ("/datasets/export/?query=car%20%26%20%26", "#export-error"),
     "sign-up": ("/accounts/signup/", None),
     "log-in": ("/accounts/login/", None),
     "password-reset": ("/accounts/password/reset/", None),
@@ -119,7 +123,7 @@ def test_public_page_with_content_has_no_serious_violations(page, content, name)
 
 # The pages whose layout changes on a phone (menu, stacked columns, task buttons).
 PHONE_PAGES = ["home", "donate", "image", "validate", "validate-grid", "annotate"]
-PHONE_PAGES += ["annotate-review", "quiz", "sign-up"]
+PHONE_PAGES += ["annotate-review", "quiz", "sign-up", "export-preview"]
 
 
 @pytest.mark.parametrize("name", PHONE_PAGES)
@@ -140,6 +144,7 @@ EMPTY_PAGES = {
     "annotate-browse": ("/annotate/browse/", None),
     "annotate-review": ("/annotate/review/", None),
     "quiz": ("/annotate/quiz/", None),
+    "export": ("/datasets/export/?query=", None),
 }
 
 
