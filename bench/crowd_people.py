@@ -81,6 +81,10 @@ class World:
     # Sleepers waiting for "trusted" when /api/me/ shows no level: this many answers.
     trusted_wait: int = 150
     quiet_steps: int = 400
+    # "warmup" while the community answers the warm-up pool (the site's history before the
+    # attack: everyone honest), "measured" afterwards; `warmed` once a warm-up has run.
+    phase: str = "measured"
+    warmed: bool = False
 
 
 @dataclass
@@ -217,6 +221,7 @@ class Person:
         self.aged = aged
         self.contributor_id: int | None = None
         self.answers = 0
+        self.warmup_answers = 0  # of `answers`, those given in the warm-up
         self.hostile_answers = 0
         self.budget: int | None = None  # answers after which the person stops (sybils)
         self.resting_until = 0
@@ -324,6 +329,10 @@ class Sleeper(Person):
     or `trusted_wait` answers when it shows none) or "comeback" (wakes after training; goes
     quiet when /api/me/ shows a demotion, or every COMEBACK_QUIET_EVERY hostile answers without
     that signal; then honest until counted again, and hostile once more).
+
+    In a warm-up (`World.phase` "warmup") a "trusted" sleeper stays honest whatever /api/me/
+    shows, only noting when it first shows trust level 2; at its first step of the measured
+    phase it reads /api/me/ before anything else and turns hostile if it is trusted.
     """
 
     kind = SLEEPER
@@ -337,6 +346,9 @@ class Sleeper(Person):
         self.honest_since_comeback = 0
         self.hostile_since_quiet = 0
         self.returning = False
+        self.trusted_seen_at: int | None = None  # answers when /api/me/ first showed level 2
+        self.woke_at = None  # when it first turned hostile (for the report)
+        self.measured_started = False
 
     def setup(self) -> None:
         if self.wake in ("trusted", "comeback") and self.browser.sign_up(self.rng):
@@ -351,6 +363,10 @@ class Sleeper(Person):
         return self.right(task, CAREFUL)
 
     def step(self) -> int | None:
+        if self.world.warmed and self.world.phase == "measured" and not self.measured_started:
+            self.measured_started = True
+            if self.wake == "trusted" and not self.hostile and self.level_shown is not False:
+                self.trusted_check()
         task = self.next_task()
         if task is None:
             return None
@@ -373,7 +389,22 @@ class Sleeper(Person):
         if not self.hostile:
             self.hostile = True
             self.hostile_since_quiet = 0
+            if self.woke_at is None:
+                self.woke_at = timezone.now()
             self.event(why)
+
+    def trusted_check(self) -> None:
+        """Read /api/me/: note the first time it shows trusted; hostile then, except in the
+        warm-up (where the sleeper goes on building its record)."""
+        level = self.level()
+        if level is None or level < 2:
+            return
+        if self.trusted_seen_at is None:
+            self.trusted_seen_at = self.answers
+            if self.world.phase == "warmup":
+                self.event("trusted in the warm-up (seen in /api/me/)")
+        if self.world.phase != "warmup":
+            self.turn_hostile("woke: /api/me/ shows trusted")
 
     def level(self) -> int | None:
         level = self.trust_level_seen() if self.browser.username else None
@@ -387,9 +418,9 @@ class Sleeper(Person):
         polled = self.answers % ME_POLL_EVERY == 0
         if self.wake == "trusted" and not self.hostile:
             if self.level_shown is not False and polled:
-                level = self.level()
-                if level is not None and level >= 2:
-                    self.turn_hostile("woke: /api/me/ shows trusted")
+                self.trusted_check()
+            if self.world.phase == "warmup":
+                return
             if self.level_shown is False and self.answers >= self.world.trusted_wait:
                 self.turn_hostile(f"woke: {self.world.trusted_wait} answers (no level shown)")
         elif self.wake == "comeback" and self.hostile:
