@@ -10,7 +10,7 @@ class ExportJobInputSerializer(serializers.Serializer):
     for both endpoints."""
 
     query = serializers.CharField(required=False, allow_blank=True, max_length=MAX_QUERY_LENGTH)
-    format = serializers.ChoiceField(choices=FORMATS, default="coco")
+    format = serializers.ChoiceField(choices=FORMATS, default="json")
     min_probability = serializers.FloatField(required=False, min_value=0, max_value=1)
     min_votes = serializers.IntegerField(required=False, min_value=0, max_value=MAX_COUNT)
     annotations_only = serializers.BooleanField(required=False)

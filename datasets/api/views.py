@@ -105,20 +105,35 @@ class ExportView(ExportParametersView):
         return response
 
 
+# The JSON type each parameter takes in a job's body (the query string's rules then apply).
+BODY_TYPES = {
+    "query": (str, "text"),
+    "format": (str, "text"),
+    "table": (str, "text"),
+    "min_probability": ((int, float), "a number"),
+    "min_votes": (int, "a whole number"),
+    "seed": (int, "a whole number"),
+    "annotations_only": (bool, "true or false"),
+    "include_negatives": (bool, "true or false"),
+    "include_images": (bool, "true or false"),
+}
+
+
 def _as_parameters(data) -> dict[str, str]:
-    """A JSON body as the query-string parameters the export rules read."""
+    """A JSON body as the query-string parameters the export rules read, each of its type."""
     if not isinstance(data, dict):
         raise DomainError("Send the export's parameters as a JSON object.", code="invalid")
     parameters = {}
     for name, value in data.items():
+        kind, words = BODY_TYPES.get(name, (object, ""))
+        if kind is not object and (
+            not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        ):
+            raise DomainError(f"{name} must be {words}.", code=f"invalid_{name}")
         if isinstance(value, bool):
             parameters[name] = "true" if value else "false"
-        elif isinstance(value, int | float | str):
-            parameters[name] = str(value)
         else:
-            raise DomainError(
-                f"{str(name)[:40]} must be text, a number or true/false.", code=f"invalid_{name}"
-            )
+            parameters[str(name)] = str(value)
     return parameters
 
 
