@@ -1,7 +1,10 @@
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
 from .factories import ModeratorFactory, RegisteredContributorFactory, api_token_for
+from .s3 import BUCKET, CREDENTIALS, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -67,3 +70,38 @@ def token_client(registered_contributor):
 @pytest.fixture
 def moderator(db):
     return ModeratorFactory()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, settings):
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **CREDENTIALS)
+    client.create_bucket(Bucket=BUCKET)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": BUCKET,
+                "endpoint_url": s3_endpoint,
+                "access_key": CREDENTIALS["aws_access_key_id"],
+                "secret_key": CREDENTIALS["aws_secret_access_key"],
+                "region_name": "us-east-1",
+                "default_acl": None,
+                "file_overwrite": False,
+            },
+        },
+    }
+    yield client
+    objects = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    for item in objects:
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)

@@ -246,3 +246,19 @@ def test_the_clean_up_command_says_what_it_removed():
     call_command("exports_clean_up", stdout=out)
 
     assert out.getvalue().strip() == "Removed 0 old export archives."
+
+
+def test_an_archive_is_built_into_s3_storage_and_downloaded_from_it(
+    s3_bucket, api_client, django_capture_on_commit_callbacks
+):
+    from tests.s3 import BUCKET
+
+    image = submitted_annotation(label=LabelFactory(name="dog"), shapes=[RECT]).image_label.image
+
+    job = finished(api_client, django_capture_on_commit_callbacks, format="coco")
+
+    archive_key = ExportJob.objects.get(pk=job["id"]).archive
+    assert archive_key.startswith("exports/")
+    assert s3_bucket.head_object(Bucket=BUCKET, Key=archive_key)["ContentLength"] > 0
+    stored = s3_bucket.get_object(Bucket=BUCKET, Key=image.file.name)["Body"].read()
+    assert download(api_client, job).read(f"images/{image.pk}.jpg") == stored
