@@ -38,7 +38,7 @@ from validations.models import Vote
 
 from . import archives, formats, live, tasks
 from .models import ExportJob, ExportJobState
-from .query.compiler import compile_query
+from .query.compiler import CompiledQuery, compile_query
 
 logger = logging.getLogger(__name__)
 LINK_SALT = "datasets.export-link"
@@ -161,6 +161,7 @@ class Selection:
     labels: frozenset[int]
     positive: Q
     negative: Q
+    order: CompiledQuery | None = None  # the query's `order by`, when it has one
 
     def count(self) -> int:
         return self.images.count()
@@ -175,7 +176,7 @@ def export_select(request: ExportRequest) -> Selection:
     if request.min_votes:
         negative &= Q(counted_votes__gte=request.min_votes)
     images = Image.objects.public()
-    matching, labels = Q(), frozenset()
+    matching, labels, compiled = Q(), frozenset(), None
     if request.query:
         compiled = compile_query(request.query, facts=positive, seed=request.seed)
         matching, labels = compiled.images, compiled.labels
@@ -199,6 +200,7 @@ def export_select(request: ExportRequest) -> Selection:
         labels=labels,
         positive=positive,
         negative=negative,
+        order=compiled if compiled is not None and compiled.order_key else None,
     )
 
 
@@ -212,18 +214,53 @@ def export_records(selection: Selection, *, base_url: str) -> Iterator[dict]:
 
 def export_pages(selection: Selection, *, base_url: str) -> Iterator[list[tuple[dict, str]]]:
     """The records a page at a time, each with the name of its image file in storage (for
-    archives, which copy the files; the name itself never leaves the site)."""
-    after = None
-    while True:
-        page = selection.images
-        if after is not None:
-            page = page.filter(pk__gt=after)
-        rows = list(page.values("pk", "width", "height", "created_at", "file")[:PAGE_SIZE])
-        if not rows:
-            return
+    archives, which copy the files; the name itself never leaves the site), in the query's
+    order (else by image id)."""
+    for rows in _row_pages(selection):
         records = _records(selection, rows, base_url=base_url)
         yield [(record, row["file"]) for record, row in zip(records, rows, strict=True)]
-        after = rows[-1]["pk"]
+
+
+ROW_FIELDS = ("pk", "width", "height", "created_at", "file")
+
+
+def _row_pages(selection: Selection) -> Iterator[list[dict]]:
+    order = selection.order
+    images = selection.images
+    if order is None:
+        yield from _keyset(images, key=None, descending=False)
+    elif order.order_key == "random":
+        # Two index range scans from the seeded start, wrapping round (no sort of the table).
+        start = order.random_offset
+        yield from _keyset(images.filter(random_key__gte=start), key="random_key", descending=False)
+        yield from _keyset(images.filter(random_key__lt=start), key="random_key", descending=False)
+    else:
+        ranked = images.annotate(order_value=order.order_value)
+        yield from _keyset(ranked, key="order_value", descending=order.order_descending)
+
+
+def _keyset(images, *, key: str | None, descending: bool) -> Iterator[list[dict]]:
+    """Pages ordered by `key` (then image id), each starting after the last row of the one
+    before: no OFFSET, whatever the depth."""
+    fields = ROW_FIELDS if key is None else (*ROW_FIELDS, key)
+    ordering = ("pk",) if key is None else (f"-{key}" if descending else key, "pk")
+    images = images.order_by(*ordering)
+    last = None
+    while True:
+        page = images
+        if last is not None:
+            if key is None:
+                page = page.filter(pk__gt=last["pk"])
+            else:
+                beyond = f"{key}__lt" if descending else f"{key}__gt"
+                page = page.filter(
+                    Q(**{beyond: last[key]}) | Q(**{key: last[key], "pk__gt": last["pk"]})
+                )
+        rows = list(page.values(*fields)[:PAGE_SIZE])
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]
 
 
 def _file_url(base_url: str) -> str:

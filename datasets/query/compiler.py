@@ -86,7 +86,11 @@ class CompiledQuery:
     images: Q
     labels: frozenset[int]
     order_by: tuple = ()
-    order_key: str = ""
+    order_key: str = ""  # "", "random" or "validation"
+    order_descending: bool = False
+    # For keyset pages: the seeded start in [0, 1) of the random order, or the value ordered by.
+    random_offset: float = 0.0
+    order_value: object = None
 
 
 @dataclass
@@ -173,13 +177,16 @@ class _Compiler:
         # refer to them wherever they are written.
         self.labels = self.wanted(self.parsed.expression, positive=True)
         images = self.node(self.parsed.expression)
-        order_by, order_key = self.order(seed)
+        order_by, order_key, order_value = self.order(seed)
         return CompiledQuery(
             text=self.text,
             images=images,
             labels=frozenset(self.labels),
             order_by=order_by,
             order_key=order_key,
+            order_descending=bool(self.parsed.order and self.parsed.order.descending),
+            random_offset=random_offset(seed),
+            order_value=order_value,
         )
 
     # -- expressions -------------------------------------------------------------------
@@ -409,20 +416,20 @@ class _Compiler:
 
     # -- order ---------------------------------------------------------------------------
 
-    def order(self, seed: int) -> tuple[tuple, str]:
+    def order(self, seed: int) -> tuple[tuple, str, object]:
         order = self.parsed.order
         if order is None:
-            return (), ""
+            return (), "", None
         if order.key == "random":
             # A seeded rotation of the images' stored random keys: the same seed gives the
             # same order, and any window of it is a uniform sample.
-            offset = (seed * 0.6180339887498949) % 1.0
+            offset = random_offset(seed)
             rotated = Case(
                 When(random_key__gte=offset, then=F("random_key") - offset),
                 default=F("random_key") + (1.0 - offset),
                 output_field=FloatField(),
             )
-            return (rotated.asc(), F("pk").asc()), "random"
+            return (rotated.asc(), F("pk").asc()), "random", None
         labels = self.labels or None
         facts = ImageLabel.objects.filter(self.facts, image_id=OuterRef("pk"))
         if labels:
@@ -430,7 +437,12 @@ class _Compiler:
         best = facts.order_by().values(_group=Value(1)).annotate(p=Max("probability")).values("p")
         confidence = Coalesce(Subquery(best, output_field=FloatField()), 0.0)
         direction = confidence.desc() if order.descending else confidence.asc()
-        return (direction, F("pk").asc()), "validation"
+        return (direction, F("pk").asc()), "validation", confidence
+
+
+def random_offset(seed: int) -> float:
+    """Where in [0, 1) the random order of `seed` starts (golden-ratio steps spread seeds)."""
+    return (seed * 0.6180339887498949) % 1.0
 
 
 def _combine(operator, parts: list[Q]) -> Q:

@@ -196,3 +196,32 @@ def test_bad_export_requests_are_400s_that_name_the_problem(api_client, params, 
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert says in response.json()["detail"]
+
+
+def test_exports_follow_the_querys_order_across_pages(api_client, monkeypatch):
+    from datasets import formats, services
+
+    monkeypatch.setattr(services, "PAGE_SIZE", 2)
+    monkeypatch.setattr(formats, "CHUNK_RECORDS", 1)
+    dog = LabelFactory(name="dog")
+    probabilities = [0.991, 0.999, 0.995, 0.993, 0.997]
+    for probability in probabilities:
+        ImageLabelFactory(
+            image=ImageFactory(status=ImageStatus.UNLOCKED),
+            label=dog,
+            state=ImageLabelState.CONFIRMED,
+            probability=probability,
+        )
+
+    def order(query, **params):
+        body, _ = export(api_client, format="jsonl", query=query, **params)
+        return [json.loads(line) for line in body.decode().splitlines()]
+
+    by_validation = order("dog order by validation desc")
+    assert [r["labels"][0]["probability"] for r in by_validation] == sorted(probabilities)[::-1]
+    ascending = order("dog order by validation asc")
+    assert [r["labels"][0]["probability"] for r in ascending] == sorted(probabilities)
+    first = [r["id"] for r in order("dog order by random", seed="1")]
+    assert first == [r["id"] for r in order("dog order by random", seed="1")]
+    assert sorted(first) == sorted(r["id"] for r in by_validation)
+    assert any([r["id"] for r in order("dog order by random", seed=s)] != first for s in "234")
