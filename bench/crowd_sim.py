@@ -27,7 +27,18 @@ The crowds (``--scenarios``, all by default), each ``--voters`` people (200), 20
   ``feedback.training_passed``, then wrong on everything but the gold they know from feedback.
 * ``sleeper-trusted``: the same, but they sign up for an account (anonymous identities get no
   ``/api/me/``) and wait until ``/api/me/`` shows trust level 2; if it shows none, they wait
-  ``--trusted-wait`` answers (150).
+  ``--trusted-wait`` answers (150). Trust takes hundreds of answers (30 gold answers at a high
+  bound, while hidden gold comes at a decaying rate), so this scenario first runs a warm-up,
+  the site's history before the attack: a separate pool of warm-up items (made like the
+  measured ones, with a truth, never measured; the measured items wait as pending images
+  meanwhile) arrives in batches of ``WARMUP_BATCH`` while the whole community answers it
+  honestly in a random interleaving - each sleeper until ``/api/me/`` shows it trusted or at
+  ``--warmup-answers`` (600), each honest or careless member up to ``--warmup-regular`` (300)
+  answers, regulars whose weights the site has long settled (an honest voter's gold and
+  agreement estimates change little after 300 answers), at most ``--warmup-items`` items
+  (4,000). What is still open then is withdrawn (its images removed, as a moderator would),
+  the measured items are unlocked, and the sleepers read ``/api/me/`` at their first step and
+  turn hostile if trusted. ``--warmup-answers 0`` skips the warm-up.
 * ``sleeper-comeback``: hostile after training; when ``/api/me/`` shows a demotion (level 0)
   they go quiet for ``--quiet-steps`` (400) other people's steps, come back honest until it shows
   them counting again (at most 40 answers), then hostile again. Without a level shown: quiet
@@ -92,6 +103,7 @@ import platform
 import random
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -111,6 +123,9 @@ HOUSEHOLD_SHARE = 0.1  # honest voters sharing an address with another one
 # A server error is a bug in the site, not a person's doing: a few are reported, many abort.
 MAX_SERVER_ERRORS = 100
 MAX_SWEEPS = 20
+# Warm-up items arrive in batches of this many, whenever fewer than half a batch is open.
+WARMUP_BATCH = 100
+WARMUP_CHECK_EVERY = 20  # steps between looks at how many warm-up items are open
 SETTING_NAMES = (
     "TRAINING_MIN_GOLD",
     "TRAINING_ACCURACY_BOUND",
@@ -137,6 +152,7 @@ class Scenario:
     attacker: str = ""  # the kind of person making up --attackers of the community
     wake: str = ""  # sleepers: when they turn hostile
     sybils: bool = False
+    warmup: bool = False  # the community answers a warm-up pool before the measured items
 
 
 def scenarios_all() -> dict[str, Scenario]:
@@ -149,7 +165,13 @@ def scenarios_all() -> dict[str, Scenario]:
             Scenario(
                 "sleeper-training", "sleepers hostile once training passes", SLEEPER, "training"
             ),
-            Scenario("sleeper-trusted", "sleepers hostile once trusted", SLEEPER, "trusted"),
+            Scenario(
+                "sleeper-trusted",
+                "sleepers hostile once trusted",
+                SLEEPER,
+                "trusted",
+                warmup=True,
+            ),
             Scenario(
                 "sleeper-comeback", "sleepers who go quiet and come back", SLEEPER, "comeback"
             ),
@@ -192,29 +214,19 @@ class Crowd:
     hidden_gold_ids: list[int]
     truth: dict[int, str]  # image-label id -> "yes"/"no", gold included
     label_of: dict[int, str]  # image-label id -> label name
+    tag: str = ""
+    warmup_ids: list[int] = field(default_factory=list)  # never measured
 
 
-def crowd_seed(args: argparse.Namespace, scenario: Scenario, rng: random.Random) -> Crowd:
-    """Labels, images, image-labels and gold as cheap rows (no files are needed)."""
-    from contributors.models import Contributor
+def items_create(
+    *, tag: str, first: int, count: int, labels: list, donor: Any, rng: random.Random
+) -> list:
+    """`count` image-labels on cheap unlocked image rows, spread over the labels in turn."""
     from donations.models import Image, ImageStatus
-    from labels_app.models import Answer, GoldPool, ImageLabel, Label
-    from validations.services import gold_mark
+    from labels_app.models import ImageLabel
 
-    tag = f"{scenario.name} {args.seed} {rng.getrandbits(24):06x}"
-    donor = Contributor.objects.create()
-    labels = [
-        Label.objects.create(
-            name=f"crowdsim {tag} thing{index}",
-            plural=f"crowdsim {tag} things{index}",
-            description="A label made by bench/crowd_sim.py.",
-            group="bench",
-        )
-        for index in range(args.labels)
-    ]
-    total = args.items + args.gold
     images = []
-    for index in range(total):
+    for index in range(first, first + count):
         digest = hashlib.sha256(f"crowd-sim {tag} {index}".encode()).hexdigest()
         images.append(
             Image(
@@ -237,7 +249,7 @@ def crowd_seed(args: argparse.Namespace, scenario: Scenario, rng: random.Random)
         )
     Image.objects.bulk_create(images, batch_size=2000)
     rows = []
-    for index, image in enumerate(images):
+    for index, image in zip(range(first, first + count), images, strict=True):
         # The sampling key from the seeded generator; a fresh item's rank is 0.
         key = rng.random()
         rows.append(
@@ -251,6 +263,30 @@ def crowd_seed(args: argparse.Namespace, scenario: Scenario, rng: random.Random)
             )
         )
     ImageLabel.objects.bulk_create(rows, batch_size=2000)
+    return images
+
+
+def crowd_seed(args: argparse.Namespace, scenario: Scenario, rng: random.Random) -> Crowd:
+    """Labels, images, image-labels and gold as cheap rows (no files are needed)."""
+    from contributors.models import Contributor
+    from donations.models import Image, ImageStatus
+    from labels_app.models import Answer, GoldPool, ImageLabel, Label
+    from validations.services import gold_mark
+
+    tag = f"{scenario.name} {args.seed} {rng.getrandbits(24):06x}"
+    donor = Contributor.objects.create()
+    labels = [
+        Label.objects.create(
+            name=f"crowdsim {tag} thing{index}",
+            plural=f"crowdsim {tag} things{index}",
+            description="A label made by bench/crowd_sim.py.",
+            group="bench",
+        )
+        for index in range(args.labels)
+    ]
+    images = items_create(
+        tag=tag, first=0, count=args.items + args.gold, labels=labels, donor=donor, rng=rng
+    )
     found = ImageLabel.objects.filter(label__in=labels).order_by("pk")
     label_of = dict(found.values_list("pk", "label__name"))
     ids = list(label_of)
@@ -264,6 +300,11 @@ def crowd_seed(args: argparse.Namespace, scenario: Scenario, rng: random.Random)
         gold_mark(image_label=image_label, answer=truth[image_label.pk], pool=pool)
         if pool == GoldPool.HIDDEN:
             hidden.append(image_label.pk)
+    if scenario.warmup and args.warmup_answers > 0:
+        # Donated later: pending review (out of the queue) until the warm-up is over.
+        held = ImageLabel.objects.filter(pk__in=item_ids)
+        Image.objects.filter(pk__in=held.values("image_id")).update(status=ImageStatus.PENDING)
+        held.update(in_queue=False)
     return Crowd(
         label_ids=[label.pk for label in labels],
         label_names=[label.name for label in labels],
@@ -274,6 +315,7 @@ def crowd_seed(args: argparse.Namespace, scenario: Scenario, rng: random.Random)
         hidden_gold_ids=hidden,
         truth=truth,
         label_of=label_of,
+        tag=tag,
     )
 
 
@@ -424,6 +466,8 @@ def crowd_run(people: list, world: Any, crowd: Crowd, budget: int) -> RunLog:
 
     log = RunLog()
     queue = ValidationQuestion.objects.filter(label_id__in=crowd.label_ids, in_queue=True)
+    if crowd.warmup_ids:  # warm-up items a recount reopened are not what is measured
+        queue = queue.filter(pk__in=crowd.item_ids)
     active, idle, resting = list(people), [], []
     answers_at_sweep = -1
     started = time.perf_counter()
@@ -487,6 +531,175 @@ def crowd_run(people: list, world: Any, crowd: Crowd, budget: int) -> RunLog:
                 flush=True,
             )
     return log
+
+
+@dataclass
+class WarmupLog:
+    answers: int = 0
+    items: int = 0
+    batches: int = 0
+    decided: int = 0
+    withdrawn: int = 0
+    made_gold: int = 0
+    seconds: float = 0.0
+    stop_reason: str = ""
+    pools: str = ""
+
+
+def warmup_seed(crowd: Crowd, count: int, yes_share: float, rng: random.Random) -> None:
+    """One batch of warm-up items, made like the measured ones (truth "yes" with the same
+    share), on the same labels."""
+    from contributors.models import Contributor
+    from labels_app.models import Answer, ImageLabel, Label
+
+    labels = list(Label.objects.filter(pk__in=crowd.label_ids).order_by("pk"))
+    donor = Contributor.objects.get(pk=crowd.donor_id)
+    first = len(crowd.image_ids)
+    images = items_create(
+        tag=crowd.tag, first=first, count=count, labels=labels, donor=donor, rng=rng
+    )
+    crowd.image_ids += [image.pk for image in images]
+    new = dict(
+        ImageLabel.objects.filter(image__in=images).order_by("pk").values_list("pk", "label__name")
+    )
+    for pk in new:
+        crowd.truth[pk] = Answer.YES if rng.random() < yes_share else Answer.NO
+    crowd.label_of.update(new)
+    crowd.warmup_ids += list(new)
+
+
+def warmup_run(args: argparse.Namespace, people: list, world: Any, crowd: Crowd) -> WarmupLog:
+    """The site's history before the attack: the community answers warm-up items honestly in
+    a random interleaving, each sleeper until /api/me/ shows it trusted or at
+    ``--warmup-answers``, each other member up to ``--warmup-regular`` answers. Items arrive
+    in batches as the open ones run low; what is open at the end is withdrawn (its images
+    removed), then the measured items are unlocked."""
+    from crowd_people import SLEEPER, SYBIL
+
+    from donations.models import Image, ImageStatus
+    from labels_app.models import ImageLabel
+    from validations.models import ValidationQuestion
+    from validations.services import questions_open_on_unlock
+
+    rng = random.Random(f"{args.seed}/{crowd.tag}/warmup")
+    log = WarmupLog()
+    world.phase, world.warmed = "warmup", True
+    started = time.perf_counter()
+    open_items = ValidationQuestion.objects.filter(label_id__in=crowd.label_ids, in_queue=True)
+
+    def warmed_up(person) -> bool:
+        if person.kind == SLEEPER:
+            return person.trusted_seen_at is not None or person.answers >= args.warmup_answers
+        return person.answers >= args.warmup_regular
+
+    def batch_add() -> bool:
+        count = min(WARMUP_BATCH, args.warmup_items - log.items)
+        if count <= 0:
+            return False
+        warmup_seed(crowd, count, args.yes_share, rng)
+        log.items += count
+        log.batches += 1
+        return True
+
+    active = [p for p in people if p.kind != SYBIL and not warmed_up(p)]
+    since_check = WARMUP_CHECK_EVERY
+    next_progress = PROGRESS_EVERY
+    log.stop_reason = "everyone warmed up (sleepers trusted or at the cap, regulars at theirs)"
+    while active:
+        if len(world.server_errors) > MAX_SERVER_ERRORS:
+            log.stop_reason = f"aborted after {MAX_SERVER_ERRORS} server errors"
+            break
+        if since_check >= WARMUP_CHECK_EVERY:
+            since_check = 0
+            if open_items.count() < WARMUP_BATCH // 2:
+                batch_add()
+        index = world.rng.randrange(len(active))
+        person = active[index]
+        stored = person.step()
+        world.step += 1
+        since_check += 1
+        if stored is None and batch_add():  # seen everything open: the next batch comes
+            stored = person.step()
+            world.step += 1
+        if stored is None or warmed_up(person):
+            if stored is None:
+                world.events[(person.kind, "warm-up: no task (pool used up)")] += 1
+            active[index] = active[-1]
+            active.pop()
+        log.answers += stored or 0
+        if log.answers >= next_progress:
+            next_progress += PROGRESS_EVERY
+            elapsed = time.perf_counter() - started
+            print(
+                f"    … warm-up: {log.answers:,} answers in {elapsed:.0f} s, "
+                f"{log.items:,} items, {len(active)} people still warming up",
+                file=sys.stderr,
+                flush=True,
+            )
+    rows = ImageLabel.objects.filter(pk__in=crowd.warmup_ids)
+    log.decided = rows.exclude(state="open").count()
+    log.made_gold = rows.exclude(gold_answer="").count()
+    left = rows.filter(state="open")
+    log.withdrawn = left.count()
+    Image.objects.filter(pk__in=left.values("image_id")).update(status=ImageStatus.REMOVED)
+    ImageLabel.objects.filter(pk__in=crowd.warmup_ids, state="open").update(in_queue=False)
+    log.pools = gold_pools_all(crowd)
+    for person in people:
+        person.warmup_answers = person.answers
+    # The measured items: unlocked now, so their labels join the queue (the site's own path).
+    held = ImageLabel.objects.filter(pk__in=crowd.item_ids)
+    held_ids = list(held.values_list("image_id", flat=True))
+    Image.objects.filter(pk__in=held_ids).update(status=ImageStatus.UNLOCKED)
+    questions_open_on_unlock(images=Image.objects.filter(pk__in=held_ids))
+    world.phase = "measured"
+    log.seconds = time.perf_counter() - started
+    return log
+
+
+def gold_pools_all(crowd: Crowd) -> str:
+    """Gold items of the scenario's labels by pool (seeded and topped up by the site)."""
+    from labels_app.models import ImageLabel
+
+    pools = Counter(
+        ImageLabel.objects.filter(label_id__in=crowd.label_ids)
+        .exclude(gold_answer="")
+        .values_list("gold_pool", flat=True)
+    )
+    return ", ".join(f"{k} {v}" for k, v in sorted(pools.items())) or "none"
+
+
+def warmup_report(log: WarmupLog, people: list) -> list[str]:
+    from crowd_people import SLEEPER
+
+    lines = [
+        f"warm-up: {log.answers:,} answers in {log.seconds:.0f} s; {log.items:,} items in "
+        f"{log.batches} batches, {log.decided:,} decided, {log.made_gold} made gold by the "
+        f"site, {log.withdrawn} open ones withdrawn; gold pools after it: {log.pools}",
+        f"  stopped: {log.stop_reason}",
+    ]
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for person in people:
+        by_kind[person.kind].append(person.warmup_answers)
+    lines.append(
+        "  warm-up answers per person: "
+        + ", ".join(
+            f"{kind} {sum(n) / len(n):.0f} (min {min(n)}, max {max(n)})"
+            for kind, n in by_kind.items()
+        )
+    )
+    sleepers = [p for p in people if p.kind == SLEEPER]
+    if sleepers:
+        trusted = [p.trusted_seen_at for p in sleepers if p.trusted_seen_at is not None]
+        lines.append(
+            f"  sleepers trusted in the warm-up: {len(trusted)} of {len(sleepers)}"
+            + (
+                f", after {sum(trusted) / len(trusted):.0f} answers on average (min "
+                f"{min(trusted)}, max {max(trusted)})"
+                if trusted
+                else ""
+            )
+        )
+    return lines
 
 
 # --- Measuring ------------------------------------------------------------------------------
@@ -609,8 +822,9 @@ def wrong_decisions_explain(crowd: Crowd, rows: list[tuple], people: list) -> li
     return lines
 
 
-def people_report(people: list) -> list[str]:
-    """Per kind: what they did (answers, hostile ones) and where the site put them."""
+def people_report(people: list, crowd: Crowd) -> list[str]:
+    """Per kind: what they did (answers, hostile ones) and where the site put them; for
+    sleepers also when they were seen trusted and how far they got before a demotion."""
     from contributors.models import Contributor, TrustLevel
 
     kind_of = kind_of_contributor(people)
@@ -622,13 +836,16 @@ def people_report(people: list) -> list[str]:
         stat["hostile"] += person.hostile_answers
         stat["turned"] += person.hostile_answers > 0
         stat["requests"] += person.browser.requests
+        stat["warmup"] += person.warmup_answers
     optional = [
         name
         for name in ("demoted_at", "reliability")
         if any(f.name == name for f in Contributor._meta.get_fields())
     ]
     fields = ["pk", "training_passed_at", "votes_counted", "trust_level", "gold_answered"]
+    demoted_at = {}
     for row in Contributor.objects.filter(pk__in=list(kind_of)).values(*fields, *optional):
+        demoted_at[row["pk"]] = row.get("demoted_at")
         stat = stats[kind_of[row["pk"]]]
         passed = row["training_passed_at"] is not None
         stat["passed"] += passed
@@ -645,13 +862,70 @@ def people_report(people: list) -> list[str]:
             f"{kind:<9} {people_count:>4}: passed training {stat['passed']:>4}, counting at the "
             f"end {stat['counting']:>4}, passed but not counting {stat['demoted']:>3}, trusted "
             f"{stat['trusted']:>3}; {stat['answers'] / people_count:.0f} answers each "
-            f"({stat['gold'] / people_count:.1f} gold)"
+            + (f"({stat['warmup'] / people_count:.0f} in the warm-up, " if stat["warmup"] else "(")
+            + f"{stat['gold'] / people_count:.1f} gold)"
         )
         if stat["hostile"]:
             line += f"; {stat['turned']} gave {stat['hostile']:,} hostile answers in all"
         if "demoted_at" in optional:
             line += f", ever demoted {stat['ever demoted']}"
         lines.append(line)
+    lines += sleepers_report(people, crowd, demoted_at)
+    return lines
+
+
+def sleepers_report(people: list, crowd: Crowd, demoted_at: dict) -> list[str]:
+    """Sleepers: how many /api/me/ showed trusted and after how many answers; how many
+    hostile answers (wrong on purpose, from the vote rows) each gave before its demotion."""
+    from crowd_people import SLEEPER
+
+    from validations.models import Vote
+
+    sleepers = [p for p in people if p.kind == SLEEPER and p.contributor_id is not None]
+    if not sleepers:
+        return []
+    trusted = [p for p in sleepers if p.trusted_seen_at is not None]
+    in_warmup = [p for p in trusted if p.trusted_seen_at <= p.warmup_answers and p.warmup_answers]
+    lines = [
+        f"sleeper trust: /api/me/ showed trusted to {len(trusted)} of {len(sleepers)} "
+        f"({len(in_warmup)} in the warm-up)"
+        + (
+            f" after {statistics.mean(p.trusted_seen_at for p in trusted):.0f} answers on "
+            f"average (min {min(p.trusted_seen_at for p in trusted)}, max "
+            f"{max(p.trusted_seen_at for p in trusted)}; read every 5 answers)"
+            if trusted
+            else ""
+        )
+    ]
+    woke = [p for p in sleepers if p.woke_at is not None]
+    before: list[int] = []  # hostile answers before the demotion, per demoted sleeper
+    undemoted: list[int] = []  # hostile answers of those never demoted after waking
+    for person in woke:
+        demoted = demoted_at.get(person.contributor_id)
+        votes = Vote.objects.filter(contributor_id=person.contributor_id)
+        votes = votes.filter(created_at__gte=person.woke_at)
+        hostile = [
+            created
+            for pk, answer, created in votes.values_list("image_label_id", "answer", "created_at")
+            if answer != crowd.truth.get(pk, answer)
+        ]
+        if demoted is not None and demoted >= person.woke_at:
+            before.append(sum(created < demoted for created in hostile))
+        else:
+            undemoted.append(len(hostile))
+    line = f"sleeper hostility: {len(woke)} turned hostile"
+    if before:
+        line += (
+            f"; {len(before)} demoted after {statistics.mean(before):.1f} hostile answers on "
+            f"average (median {statistics.median(before):g}, min {min(before)}, max "
+            f"{max(before)}; {sum(before):,} in all before demotion)"
+        )
+    if undemoted:
+        line += (
+            f"; {len(undemoted)} never demoted, with {sum(undemoted):,} hostile answers "
+            f"({max(undemoted)} at most)"
+        )
+    lines.append(line)
     return lines
 
 
@@ -761,11 +1035,18 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
     )
     recounts = RecountLog()
     task_finished.connect(recounts.on_finished, dispatch_uid="crowd_sim_recounts")
+    warmup_seconds = 0.0
     try:
+        if scenario.warmup and args.warmup_answers > 0:
+            warmup = warmup_run(args, people, world, crowd)
+            warmup_seconds = warmup.seconds
+            for line in warmup_report(warmup, people):
+                print(line)
+        requests_before = sum(person.browser.requests for person in people)
         started = time.perf_counter()
         log = crowd_run(people, world, crowd, budget=args.answers_per_item * args.items)
         vote_seconds = time.perf_counter() - started
-        requests = sum(person.browser.requests for person in people)
+        requests = sum(person.browser.requests for person in people) - requests_before
 
         rows = item_rows(crowd)
         by_pk = {pk: tuple(row) for pk, *row in rows}
@@ -787,7 +1068,7 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
             print(f"  recount error: {error}")
         for error in world.server_errors[:5]:
             print(f"  server error: {error}")
-        for line in people_report(people):
+        for line in people_report(people, crowd):
             print(f"  {line}")
         for (kind, event), count in sorted(world.events.items()):
             print(f"  {kind}: {event}: {count:,}")
@@ -865,14 +1146,16 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
         for name, ok in checks:
             print(f"  {'PASS' if ok else 'FAIL'}  {name}")
         print(
-            f"runtime: setup {setup_seconds:.1f} s, run {vote_seconds:.1f} s "
-            f"({1000 * vote_seconds / max(1, requests):.1f} ms per request)"
+            f"runtime: setup {setup_seconds:.1f} s, "
+            + (f"warm-up {warmup_seconds:.1f} s, " if warmup_seconds else "")
+            + f"run {vote_seconds:.1f} s ({1000 * vote_seconds / max(1, requests):.1f} ms per "
+            "request)"
         )
         return {
             "name": scenario.name,
             "checks": checks,
             "summary": "; ".join(summary),
-            "seconds": setup_seconds + vote_seconds,
+            "seconds": setup_seconds + warmup_seconds + vote_seconds,
         }
     finally:
         task_finished.disconnect(dispatch_uid="crowd_sim_recounts")
@@ -930,6 +1213,22 @@ def arguments_parse() -> argparse.Namespace:
         "--quiet-steps", type=int, default=400, help="others' steps a come-back sleeper waits"
     )
     parser.add_argument("--pileon-items", type=int, default=50, help="items colluders choose")
+    parser.add_argument(
+        "--warmup-answers",
+        type=int,
+        default=600,
+        help="sleeper-trusted: warm-up answers a sleeper gives at most while waiting to be "
+        "trusted (600; 0: no warm-up)",
+    )
+    parser.add_argument(
+        "--warmup-regular",
+        type=int,
+        default=300,
+        help="warm-up answers of each honest or careless member (300)",
+    )
+    parser.add_argument(
+        "--warmup-items", type=int, default=4_000, help="warm-up items at most (4,000)"
+    )
     parser.add_argument(
         "--database-url",
         default=None,

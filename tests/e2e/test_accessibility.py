@@ -175,7 +175,10 @@ def test_validate_page_with_a_training_verdict_on_screen_has_no_serious_violatio
     assert_accessible(page)
 
 
-def test_review_page_with_a_verdict_about_the_last_outline_has_no_serious_violations(page):
+def test_review_page_with_a_verdict_about_the_last_outline_has_no_serious_violations(
+    page, settings
+):
+    settings.GOLD_RATE_TRAINING = 1.0
     annotation_gold_mark(annotation=submitted_annotation(shapes=[RECT]), answer="bad")
     submitted_annotation(shapes=[RECT])
 
