@@ -279,7 +279,12 @@ def _parquet_schemas():
                 *box,
                 *box_pixels,
                 ("shape", pa.string()),
-                ("refinements", pa.map_(pa.string(), pa.string())),
+                # A list of {key, value} rather than an Arrow map: the same data for DuckDB and
+                # pyarrow, and Hugging Face datasets has no type for maps.
+                (
+                    "refinements",
+                    pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())])),
+                ),
             ]
         ),
     }
@@ -316,7 +321,10 @@ def _parquet_rows(table: str, record: dict) -> Iterator[dict]:
                     **shape["bbox"],
                     **{f"{k}_px": v for k, v in shape["bbox_pixels"].items()},
                     "shape": orjson.dumps(stored).decode(),
-                    "refinements": list(shape.get("refinements", {}).items()),
+                    "refinements": [
+                        {"key": key, "value": value}
+                        for key, value in shape.get("refinements", {}).items()
+                    ],
                 }
 
 

@@ -262,3 +262,29 @@ def test_an_archive_is_built_into_s3_storage_and_downloaded_from_it(
     assert s3_bucket.head_object(Bucket=BUCKET, Key=archive_key)["ContentLength"] > 0
     stored = s3_bucket.get_object(Bucket=BUCKET, Key=image.file.name)["Body"].read()
     assert download(api_client, job).read(f"images/{image.pk}.jpg") == stored
+
+
+@pytest.mark.parametrize(
+    ("export_format", "image_path", "format_files"),
+    [
+        ("voc", "JPEGImages/{id}.jpg", ["Annotations/{id}.xml"]),
+        ("yolo", "images/{id}.jpg", ["labels/{id}.txt", "data.yaml"]),
+        ("yolo_seg", "images/{id}.jpg", ["labels/{id}.txt", "data.yaml"]),
+        ("imagefolder", "train/dog/{id}.jpg", []),
+        ("parquet", "images/{id}.jpg", ["images.parquet", "labels.parquet", "shapes.parquet"]),
+    ],
+)
+def test_each_archive_format_lays_out_its_files(
+    api_client,
+    django_capture_on_commit_callbacks,
+    outlined,
+    export_format,
+    image_path,
+    format_files,
+):
+    job = finished(api_client, django_capture_on_commit_callbacks, format=export_format)
+
+    names = download(api_client, job).namelist()
+    expected = [path.format(id=outlined.pk) for path in (image_path, *format_files)]
+    assert set(expected) <= set(names)
+    assert "README.txt" in names

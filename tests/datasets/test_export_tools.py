@@ -6,27 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from donations.models import ImageStatus
-from labels_app.models import ImageLabelState
-from tests.factories import ImageFactory, ImageLabelFactory, LabelFactory, submitted_annotation
-
 pytestmark = pytest.mark.django_db
-
-# On a 160×120 image.
-RECT = {"type": "rect", "x": 0.1, "y": 0.2, "width": 0.5, "height": 0.25}
-ELLIPSE = {"type": "ellipse", "cx": 0.5, "cy": 0.5, "rx": 0.25, "ry": 0.25}
-TRIANGLE = {"type": "polygon", "points": [[0.1, 0.1], [0.4, 0.1], [0.4, 0.4]]}
-
-
-@pytest.fixture
-def outlined_dog():
-    animal = LabelFactory(name="animal")
-    dog = LabelFactory(name="dog", parent=animal)
-    cat = LabelFactory(name="cat", parent=animal)
-    annotation = submitted_annotation(label=dog, shapes=[RECT, ELLIPSE, TRIANGLE])
-    no_cat = ImageFactory(status=ImageStatus.UNLOCKED)
-    ImageLabelFactory(image=no_cat, label=cat, state=ImageLabelState.REJECTED, probability=0.003)
-    return {"image": str(annotation.image_label.image_id), "no_cat": str(no_cat.pk), "dog": dog}
 
 
 def download(api_client, tmp_path, name, **params):
