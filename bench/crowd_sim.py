@@ -36,7 +36,7 @@ The crowds (``--scenarios``, all by default), each ``--voters`` people (200), 20
   ``--warmup-answers`` (600), each honest or careless member up to ``--warmup-regular`` (300)
   answers, regulars whose weights the site has long settled (an honest voter's gold and
   agreement estimates change little after 300 answers), at most ``--warmup-items`` items
-  (4,000). What is still open then is withdrawn (its images removed, as a moderator would),
+  (6,000). What is still open then is withdrawn (its images removed, as a moderator would),
   the measured items are unlocked, and the sleepers read ``/api/me/`` at their first step and
   turn hostile if trusted. ``--warmup-answers 0`` skips the warm-up.
 * ``sleeper-comeback``: hostile after training; when ``/api/me/`` shows a demotion (level 0)
@@ -90,7 +90,8 @@ Each answer is two requests through the whole stack (18-25 ms each on SQLite on 
 machine, more for a ring member, who also looks items up). At the default size a scenario makes
 35-50k requests and takes 12-15 minutes alone; all seven take about 1 h 40 min, or under an hour
 as two processes with ``--scenarios`` split between them. ``--items 200 --voters 40 --gold 40
---sybils 30`` keeps the proportions and takes 2-5 minutes a scenario.
+--sybils 30`` keeps the proportions and takes 2-5 minutes a scenario; ``sleeper-trusted``
+spends most of its time in the warm-up (about 20k answers at ``--voters 60``, 6-8 minutes).
 """
 
 from __future__ import annotations
@@ -624,6 +625,9 @@ def warmup_run(args: argparse.Namespace, people: list, world: Any, crowd: Crowd)
         if stored is None or warmed_up(person):
             if stored is None:
                 world.events[(person.kind, "warm-up: no task (pool used up)")] += 1
+                log.stop_reason = (
+                    f"everyone warmed up or out of tasks (all {log.items:,} warm-up items used)"
+                )
             active[index] = active[-1]
             active.pop()
         log.answers += stored or 0
@@ -1074,7 +1078,10 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
             print(f"  {kind}: {event}: {count:,}")
         for line in memory_report(people, crowd):
             print(f"  {line}")
-        print(f"  {gold_pool_report(crowd)}")
+        print(
+            f"  {gold_pool_report(crowd)}"
+            + (f" (all gold of the labels: {gold_pools_all(crowd)})" if crowd.warmup_ids else "")
+        )
         print("refused requests (kind, request, status, code, count):")
         for line in refusals_report(world):
             print(f"  {line}")
@@ -1227,7 +1234,7 @@ def arguments_parse() -> argparse.Namespace:
         help="warm-up answers of each honest or careless member (300)",
     )
     parser.add_argument(
-        "--warmup-items", type=int, default=4_000, help="warm-up items at most (4,000)"
+        "--warmup-items", type=int, default=6_000, help="warm-up items at most (6,000)"
     )
     parser.add_argument(
         "--database-url",
