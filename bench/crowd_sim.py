@@ -890,17 +890,19 @@ def sleepers_report(people: list, crowd: Crowd, demoted_at: dict) -> list[str]:
         return []
     trusted = [p for p in sleepers if p.trusted_seen_at is not None]
     in_warmup = [p for p in trusted if p.trusted_seen_at <= p.warmup_answers and p.warmup_answers]
-    lines = [
-        f"sleeper trust: /api/me/ showed trusted to {len(trusted)} of {len(sleepers)} "
-        f"({len(in_warmup)} in the warm-up)"
-        + (
-            f" after {statistics.mean(p.trusted_seen_at for p in trusted):.0f} answers on "
-            f"average (min {min(p.trusted_seen_at for p in trusted)}, max "
-            f"{max(p.trusted_seen_at for p in trusted)}; read every 5 answers)"
-            if trusted
-            else ""
+    lines = []
+    if any(p.wake == "trusted" for p in sleepers):
+        lines.append(
+            f"sleeper trust: /api/me/ showed trusted to {len(trusted)} of {len(sleepers)} "
+            f"({len(in_warmup)} in the warm-up)"
+            + (
+                f" after {statistics.mean(p.trusted_seen_at for p in trusted):.0f} answers on "
+                f"average (min {min(p.trusted_seen_at for p in trusted)}, max "
+                f"{max(p.trusted_seen_at for p in trusted)}; read every 5 answers)"
+                if trusted
+                else ""
+            )
         )
-    ]
     woke = [p for p in sleepers if p.woke_at is not None]
     before: list[int] = []  # hostile answers before the demotion, per demoted sleeper
     undemoted: list[int] = []  # hostile answers of those never demoted after waking
@@ -1039,18 +1041,19 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
     )
     recounts = RecountLog()
     task_finished.connect(recounts.on_finished, dispatch_uid="crowd_sim_recounts")
-    warmup_seconds = 0.0
+    warmup_seconds, warmup_requests = 0.0, 0
     try:
         if scenario.warmup and args.warmup_answers > 0:
+            requests_before = sum(person.browser.requests for person in people)
             warmup = warmup_run(args, people, world, crowd)
             warmup_seconds = warmup.seconds
+            warmup_requests = sum(p.browser.requests for p in people) - requests_before
             for line in warmup_report(warmup, people):
                 print(line)
-        requests_before = sum(person.browser.requests for person in people)
         started = time.perf_counter()
         log = crowd_run(people, world, crowd, budget=args.answers_per_item * args.items)
         vote_seconds = time.perf_counter() - started
-        requests = sum(person.browser.requests for person in people) - requests_before
+        requests = sum(person.browser.requests for person in people) - warmup_requests
 
         rows = item_rows(crowd)
         by_pk = {pk: tuple(row) for pk, *row in rows}
