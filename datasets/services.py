@@ -169,9 +169,7 @@ class Selection:
 
 def export_select(request: ExportRequest) -> Selection:
     """Compile the query and build the image selection (nothing is read yet)."""
-    positive = Q(state=ImageLabelState.CONFIRMED, probability__gte=request.min_probability)
-    if request.min_votes:
-        positive &= Q(counted_votes__gte=request.min_votes)
+    positive = Q(**_positive_fields(request))
     negative = Q(state=ImageLabelState.REJECTED, probability__lte=1 - request.min_probability)
     if request.min_votes:
         negative &= Q(counted_votes__gte=request.min_votes)
@@ -202,6 +200,15 @@ def export_select(request: ExportRequest) -> Selection:
         negative=negative,
         order=compiled if compiled is not None and compiled.order_key else None,
     )
+
+
+def _positive_fields(request: ExportRequest, prefix: str = "") -> dict:
+    """What makes an image-label a label of the export, as filter keywords (with `prefix`,
+    from rows that point at image-labels)."""
+    fields = {"state": ImageLabelState.CONFIRMED, "probability__gte": request.min_probability}
+    if request.min_votes:
+        fields["counted_votes__gte"] = request.min_votes
+    return {f"{prefix}{name}": value for name, value in fields.items()}
 
 
 def export_records(selection: Selection, *, base_url: str) -> Iterator[dict]:
@@ -310,11 +317,16 @@ def _records(selection: Selection, rows: list[dict], *, base_url: str) -> Iterat
                 {"label": fact["label__name"], "probability": round(fact["probability"], 6)}
             )
     annotations = defaultdict(list)
-    for annotation in (
-        Annotation.objects.filter(image_label__in=facts.filter(selection.positive))
-        .values("image_label__image_id", "image_label__label__name", "revision", "shapes")
-        .order_by("image_label__label__name")
-    ):
+    # A join on the page's images, not IN (subquery): the planner scanned every annotation
+    # for that on each page.
+    outlined = Annotation.objects.filter(
+        image_label__image_id__in=ids, **_positive_fields(selection.request, "image_label__")
+    )
+    if selection.labels:
+        outlined = outlined.filter(image_label__label_id__in=selection.labels)
+    for annotation in outlined.values(
+        "image_label__image_id", "image_label__label__name", "revision", "shapes"
+    ).order_by("image_label__label__name"):
         annotations[annotation["image_label__image_id"]].append(annotation)
     for row in rows:
         width, height = row["width"], row["height"]
