@@ -92,6 +92,9 @@ class Image(models.Model):
             models.Index(fields=["phash_band1"], name="image_phash_band1"),
             models.Index(fields=["phash_band2"], name="image_phash_band2"),
             models.Index(fields=["phash_band3"], name="image_phash_band3"),
+            # The newest review stamps the dataset version every export names (max() reads
+            # one index entry instead of every image).
+            models.Index(fields=["reviewed_at"], name="image_reviewed_at"),
         ]
         constraints = [
             models.CheckConstraint(
