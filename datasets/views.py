@@ -5,17 +5,14 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.generic import TemplateView
 
-from contributors.identity import contributor_for_write
 from core.errors import DomainError
-from core.ratelimits import rate_limit
 
+from .jobs import export_job_requested
 from .live import job_progress
 from .models import ExportJob
 from .services import (
     ARCHIVE_ONLY_FORMATS,
     STREAM_FORMATS,
-    export_cost,
-    export_job_start,
     export_parameters,
     export_preview,
     export_request_from,
@@ -67,15 +64,7 @@ class ExportPageView(TemplateView):
         parameters = export_parameters(request.POST)
         back = f"{reverse('export')}?{urlencode(parameters)}"
         try:
-            export = export_request_from(parameters)
-            selection = export_select(export)
-            contributor = contributor_for_write(request)
-            rate_limit(request, "export_archive", cost=export_cost(selection))
-            job = export_job_start(
-                contributor=contributor,
-                request=export,
-                base_url=request.build_absolute_uri("/").rstrip("/"),
-            )
+            job = export_job_requested(request, parameters)
         except DomainError as refusal:
             messages.error(request, refusal.message)
             return redirect(back)

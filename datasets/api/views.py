@@ -10,10 +10,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contributors.identity import contributor_for_write
 from core.errors import DomainError
 from core.ratelimits import rate_limit
 from datasets.formats import MEDIA_TYPES
+from datasets.jobs import export_job_requested
 from datasets.live import job_progress
 from datasets.models import ExportJob, ExportJobState
 from datasets.query.parser import MAX_QUERY_LENGTH
@@ -21,10 +21,8 @@ from datasets.services import (
     FORMATS,
     MAX_COUNT,
     PARQUET_TABLES,
-    export_cost,
     export_file_name,
     export_job_for_link,
-    export_job_start,
     export_preview,
     export_request_from,
     export_select,
@@ -147,15 +145,7 @@ class ExportJobCreate(APIView):
         responses={202: ExportJobSerializer, 200: ExportJobSerializer},
     )
     def post(self, request):
-        export = export_request_from(_as_parameters(request.data))
-        selection = export_select(export)
-        contributor = contributor_for_write(request)
-        rate_limit(request, "export_archive", cost=export_cost(selection))
-        job = export_job_start(
-            contributor=contributor,
-            request=export,
-            base_url=request.build_absolute_uri("/").rstrip("/"),
-        )
+        job = export_job_requested(request, _as_parameters(request.data))
         done = job.state == ExportJobState.DONE
         return Response(
             job_progress(job), status=status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED
