@@ -1,5 +1,10 @@
+import copy
+import uuid
+
 import boto3
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
@@ -105,3 +110,24 @@ def s3_bucket(s3_endpoint, settings):
     for item in objects:
         client.delete_object(Bucket=BUCKET, Key=item["Key"])
     client.delete_bucket(Bucket=BUCKET)
+
+
+# Websocket tests: a channel layer of their own, and no worker connections left behind.
+@pytest.fixture
+def private_channel_layer(settings):
+    """A fresh layer per test; on Redis a unique prefix, as other runs may share the server."""
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    config = layers["default"].get("CONFIG")
+    if config is not None:
+        config["prefix"] = f"test-{uuid.uuid4().hex}"
+    settings.CHANNEL_LAYERS = layers
+
+
+@pytest.fixture
+async def close_worker_connections():
+    """Close the connections the sync worker thread kept open (CONN_MAX_AGE on PostgreSQL).
+
+    Left open, they stop the test database from being dropped at the end of the run.
+    """
+    yield
+    await sync_to_async(connections.close_all)()

@@ -1,14 +1,11 @@
 """The home page's live totals, over a real websocket to the site's ASGI application."""
 
 import contextlib
-import copy
-import uuid
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections, transaction
+from django.db import transaction
 from django.test import Client
 
 from donations.models import Image, ImageStatus
@@ -18,32 +15,15 @@ from imagemonkey_site.asgi import application
 from .contributors.browser import donate
 from .factories import ContributorFactory, ImageFactory, ModeratorFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("private_channel_layer", "close_worker_connections"),
+]
 
 LOCAL_ORIGIN = [(b"origin", b"http://localhost")]
 # Generous, as on Redis (CI) each announcement makes a round trip through the server; a
 # passing test never waits this long, it only bounds how long a failing one hangs.
 TIMEOUT = 5
-
-
-@pytest.fixture(autouse=True)
-def private_channel_layer(settings):
-    """A fresh layer per test; on Redis a unique prefix, as other runs may share the server."""
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    config = layers["default"].get("CONFIG")
-    if config is not None:
-        config["prefix"] = f"test-{uuid.uuid4().hex}"
-    settings.CHANNEL_LAYERS = layers
-
-
-@pytest.fixture(autouse=True)
-async def close_worker_connections():
-    """Close the connections the sync worker thread kept open (CONN_MAX_AGE on PostgreSQL).
-
-    Left open, they stop the test database from being dropped at the end of the run.
-    """
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from tests.factories import (
     submitted_annotation,
 )
 
-pytestmark = pytest.mark.django_db
+from .conftest import RECT
 
-RECT = {"type": "rect", "x": 0.1, "y": 0.2, "width": 0.5, "height": 0.25}
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

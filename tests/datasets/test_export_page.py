@@ -8,9 +8,9 @@ import pytest
 from datasets.models import ExportJob
 from tests.factories import LabelFactory, submitted_annotation
 
-pytestmark = pytest.mark.django_db
+from .conftest import RECT
 
-RECT = {"type": "rect", "x": 0.1, "y": 0.2, "width": 0.5, "height": 0.25}
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -1,40 +1,25 @@
 """Live progress of an archive export, over a real websocket to the site's ASGI application."""
 
 import contextlib
-import copy
-import uuid
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import connections
 
 from datasets.models import ExportJob
 from imagemonkey_site.asgi import application
 from tests.factories import ContributorFactory, LabelFactory, submitted_annotation
 
-pytestmark = pytest.mark.django_db(transaction=True)
+from .conftest import RECT
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("private_channel_layer", "close_worker_connections"),
+]
 
 TIMEOUT = 5
-RECT = {"type": "rect", "x": 0.1, "y": 0.2, "width": 0.5, "height": 0.25}
-
-
-@pytest.fixture(autouse=True)
-def private_channel_layer(settings):
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    config = layers["default"].get("CONFIG")
-    if config is not None:
-        config["prefix"] = f"test-{uuid.uuid4().hex}"
-    settings.CHANNEL_LAYERS = layers
-
-
-@pytest.fixture(autouse=True)
-async def close_worker_connections():
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 def queued_job() -> tuple[ExportJob, str]:
