@@ -288,3 +288,33 @@ def test_each_archive_format_lays_out_its_files(
     expected = [path.format(id=outlined.pk) for path in (image_path, *format_files)]
     assert set(expected) <= set(names)
     assert "README.txt" in names
+
+
+def test_a_large_archive_counts_more_against_the_limit_than_a_small_one(
+    api_client, settings, monkeypatch
+):
+    monkeypatch.setattr("django_ratelimit.core._get_window", lambda value, period: 2**31)
+    settings.RATE_LIMIT_NETWORK_MULTIPLIER = 1
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "export_archive": {"hour": [3, 3, 3, None], "day": [100, 100, 100, None]},
+    }
+    settings.EXPORT_COST_IMAGES = 1
+    dog = LabelFactory(name="dog")
+    for _ in range(3):
+        ImageLabelFactory(
+            image=ImageFactory(status=ImageStatus.UNLOCKED),
+            label=dog,
+            state=ImageLabelState.CONFIRMED,
+            probability=1,
+        )
+
+    small = api_client.post(
+        "/api/exports/jobs/", {"format": "voc", "query": "image.width > 5000px"}, format="json"
+    )
+    large = api_client.post("/api/exports/jobs/", {"format": "voc"}, format="json")
+
+    # An empty selection costs 1 of the 3 an hour; three images cost 1 + 3 = 4 more (at one
+    # unit an archive the second would pass).
+    assert small.status_code == 202
+    assert (large.status_code, large.json()["code"]) == (429, "rate_limited")
