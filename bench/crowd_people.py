@@ -85,6 +85,10 @@ class World:
     # attack: everyone honest), "measured" afterwards; `warmed` once a warm-up has run.
     phase: str = "measured"
     warmed: bool = False
+    # The warm-up items, and answers given to them in the measured phase (history a demotion
+    # reopened: the site re-deciding it without the demoted voter's answers).
+    history_ids: frozenset[int] = frozenset()
+    history_answers: int = 0
 
 
 @dataclass
@@ -273,6 +277,8 @@ class Person:
         if response is None or response.status_code != 201:
             return None
         self.answers += 1
+        if self.world.phase == "measured" and pk in self.world.history_ids:
+            self.world.history_answers += 1
         self.identity_note()
         return response.json()
 

@@ -38,7 +38,10 @@ The crowds (``--scenarios``, all by default), each ``--voters`` people (200), 20
   agreement estimates change little after 300 answers), at most ``--warmup-items`` items
   (6,000). What is still open then is withdrawn (its images removed, as a moderator would),
   the measured items are unlocked, and the sleepers read ``/api/me/`` at their first step and
-  turn hostile if trusted. ``--warmup-answers 0`` skips the warm-up.
+  turn hostile if trusted. ``--warmup-answers 0`` skips the warm-up. A demotion takes back
+  every answer of the demoted, warm-up ones included, so decided warm-up items reopen and
+  the community answers them again: those answers are printed beside the budget, which is
+  for the measured items.
 * ``sleeper-comeback``: hostile after training; when ``/api/me/`` shows a demotion (level 0)
   they go quiet for ``--quiet-steps`` (400) other people's steps, come back honest until it shows
   them counting again (at most 40 answers), then hostile again. Without a level shown: quiet
@@ -440,6 +443,7 @@ class RecountLog:
 class RunLog:
     answers: int = 0
     community_answers: int = 0
+    history_answers: int = 0  # the community's, on warm-up items reopened by recounts
     sweeps: int = 0
     stop_reason: str = ""
 
@@ -505,6 +509,7 @@ def crowd_run(people: list, world: Any, crowd: Crowd, budget: int) -> RunLog:
             active, idle = idle, []
         index = world.rng.randrange(len(active))
         person = active[index]
+        history_before = world.history_answers
         stored = person.step()
         world.step += 1
         if stored is None:
@@ -514,7 +519,10 @@ def crowd_run(people: list, world: Any, crowd: Crowd, budget: int) -> RunLog:
             continue
         log.answers += stored
         if person.kind != SYBIL:
-            log.community_answers += stored
+            # The budget is for the measured items; answers on reopened history go beside it.
+            on_history = world.history_answers - history_before
+            log.community_answers += stored - on_history
+            log.history_answers += on_history
         if (person.budget is not None and person.answers >= person.budget) or (
             person.resting_until > world.step
         ):
@@ -647,6 +655,7 @@ def warmup_run(args: argparse.Namespace, people: list, world: Any, crowd: Crowd)
     log.withdrawn = left.count()
     Image.objects.filter(pk__in=left.values("image_id")).update(status=ImageStatus.REMOVED)
     ImageLabel.objects.filter(pk__in=crowd.warmup_ids, state="open").update(in_queue=False)
+    world.history_ids = frozenset(crowd.warmup_ids)
     log.pools = gold_pools_all(crowd)
     for person in people:
         person.warmup_answers = person.answers
@@ -824,6 +833,40 @@ def wrong_decisions_explain(crowd: Crowd, rows: list[tuple], people: list) -> li
             f"{sum(weights) / len(weights):.2f}, min {min(weights):.2f}, max {max(weights):.2f}"
         )
     return lines
+
+
+def open_items_explain(crowd: Crowd, rows: list[tuple], people: list) -> list[str]:
+    """What holds the items the site left open: their votes by kind and counting, and the
+    evidence rules they are short of."""
+    from labels_app.models import ImageLabel
+    from validations.models import Vote
+
+    kind_of = kind_of_contributor(people)
+    still_open = {pk for pk, _y, _n, state in rows if site_of(state) is None}
+    if not still_open:
+        return []
+    votes: Counter = Counter()
+    for contributor, counted, weighed in Vote.objects.filter(
+        image_label_id__in=still_open
+    ).values_list("contributor_id", "counted", "weight"):
+        state = "weighed" if weighed > 0 else "counted at 0" if counted else "not counted"
+        votes[(kind_of.get(contributor, "other"), state)] += 1
+    facts = ImageLabel.objects.filter(pk__in=still_open).values_list(
+        "evidence", "established_evidence", "counted_votes", "in_queue"
+    )
+    decisive_but_not_established = sum(
+        abs(evidence) >= 4.6 and abs(established) < 1.0 for evidence, established, _c, _q in facts
+    )
+    mean = sum(abs(evidence) for evidence, *_ in facts) / len(facts)
+    counted = sum(c for _e, _s, c, _q in facts) / len(facts)
+    in_queue = sum(q for *_rest, q in facts)
+    return [
+        f"open items ({len(still_open):,}): {in_queue:,} in the queue; mean |evidence| "
+        f"{mean:.2f}, mean counted votes {counted:.1f}; decisive but short of established "
+        f"evidence {decisive_but_not_established:,}",
+        "votes on open items: "
+        + ", ".join(f"{kind} {state} {count:,}" for (kind, state), count in sorted(votes.items())),
+    ]
 
 
 def people_report(people: list, crowd: Crowd) -> list[str]:
@@ -1066,6 +1109,12 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
         print(
             f"answers: {log.answers:,} ({log.community_answers:,} from the community, "
             f"{log.community_answers / args.items:.1f} per item); {requests:,} requests"
+            + (
+                f"; beside the budget, {log.history_answers:,} on warm-up items that recounts "
+                "reopened"
+                if log.history_answers
+                else ""
+            )
         )
         print(
             f"recounts: {recounts.runs} run, {recounts.failed} failed, "
@@ -1151,7 +1200,10 @@ def scenario_run(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]
                     wrong is not None and wrong <= TARGET_FLIPPED,
                 )
             )
-        for line in wrong_decisions_explain(crowd, rows, people):
+        for line in [
+            *wrong_decisions_explain(crowd, rows, people),
+            *open_items_explain(crowd, rows, people),
+        ]:
             print(f"  {line}")
         for name, ok in checks:
             print(f"  {'PASS' if ok else 'FAIL'}  {name}")

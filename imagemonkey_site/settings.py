@@ -275,10 +275,10 @@ TRAINING_GOLD_MAX_TRAINEES = env.int("TRAINING_GOLD_MAX_TRAINEES", default=25)
 # The admin asks moderators for training items until this many are available.
 TRAINING_GOLD_TARGET = env.int("TRAINING_GOLD_TARGET", default=50)
 # Gold pools top themselves up (after each reliability estimate) from items decided by
-# established evidence of GOLD_CANDIDATE_EVIDENCE (twice the decisive 4.6) with at least
+# established evidence of GOLD_CANDIDATE_EVIDENCE (three voters near the cap) with at least
 # GOLD_CANDIDATE_VOTES weighed answers of established voters for and none against: hidden
 # checks to HIDDEN_GOLD_TARGET first, then training items to TRAINING_GOLD_TARGET.
-GOLD_CANDIDATE_EVIDENCE = env.float("GOLD_CANDIDATE_EVIDENCE", default=9.2)
+GOLD_CANDIDATE_EVIDENCE = env.float("GOLD_CANDIDATE_EVIDENCE", default=6.0)
 GOLD_CANDIDATE_VOTES = env.int("GOLD_CANDIDATE_VOTES", default=3)
 HIDDEN_GOLD_TARGET = env.int("HIDDEN_GOLD_TARGET", default=200)
 # Share of tasks that are gold: while training, then decaying after it to a floor.
@@ -293,8 +293,10 @@ GOLD_RATE_LABEL_FOCUS_MAX = env.float("GOLD_RATE_LABEL_FOCUS_MAX", default=4.0)
 # Promotion to "trusted": enough gold answered with a high lower bound on accuracy.
 TRUST_TRUSTED_MIN_GOLD = env.int("TRUST_TRUSTED_MIN_GOLD", default=30)
 TRUST_TRUSTED_ACCURACY_BOUND = env.float("TRUST_TRUSTED_ACCURACY_BOUND", default=0.9)
-# Evidence: each counted vote adds ± the voter's weight (log-odds of their estimated accuracy).
-CONSENSUS_MAX_VOTE_WEIGHT = env.float("CONSENSUS_MAX_VOTE_WEIGHT", default=3.0)
+# Evidence: each counted vote adds ± the voter's weight (log-odds of their estimated accuracy),
+# at most the cap: below half the decisive 4.6, so no two voters decide an item however trusted
+# (two sleepers at a cap of 3 did just that) and three agreeing do (trust's system check).
+CONSENSUS_MAX_VOTE_WEIGHT = env.float("CONSENSUS_MAX_VOTE_WEIGHT", default=2.25)
 # A moderator's answer decides on its own (log-odds above the decisive 4.6 for 0.99): a site with
 # only moderators and newcomers gets decided labels on day one.
 CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=5.0)

@@ -14,6 +14,7 @@ class TrustConfig(AppConfig):
     def ready(self):
         from core.events import listen
 
+        from . import checks  # noqa: F401  (registers the system checks)
         from .services import trust_records_merge
 
         listen("contributor.merged", trust_records_merge)

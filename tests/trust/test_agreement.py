@@ -26,9 +26,10 @@ pytestmark = pytest.mark.django_db
 
 
 def decided_by_others(answer: str, *, voters=None):
-    """An item established voters have decided on (two: 2.40 each, past the decisive 4.6)."""
+    """An item established voters have decided on (three at the cap of 2.25 each, past the
+    decisive 4.6; two would fall short)."""
     item = ImageLabelFactory()
-    for voter in voters or (VoterFactory(), VoterFactory()):
+    for voter in voters or (VoterFactory(), VoterFactory(), VoterFactory()):
         vote_cast(contributor=voter, image_label_id=item.pk, answer=answer)
     item.refresh_from_db()
     assert item.state == (
@@ -54,7 +55,7 @@ def test_a_sleeper_right_on_gold_but_wrong_elsewhere_is_demoted_and_loses_every_
     sleeper = VoterFactory(gold_answered=30, gold_correct=30)
     earlier = ImageLabelFactory()
     vote_cast(contributor=sleeper, image_label_id=earlier.pk, answer="yes")
-    honest = [VoterFactory(), VoterFactory(), VoterFactory()]
+    honest = [VoterFactory() for _ in range(4)]
 
     with django_capture_on_commit_callbacks(execute=True):
         # Answered first, then decided the other way by others: judged when the item decides.
@@ -98,16 +99,16 @@ def test_agreeing_voters_are_not_demoted_and_their_agreement_is_recorded(
 def test_a_decision_that_turns_corrects_the_agreement_of_everyone_judged_on_it(
     django_capture_on_commit_callbacks,
 ):
-    first, second = VoterFactory(), VoterFactory()
+    first, second, third = VoterFactory(), VoterFactory(), VoterFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        item = decided_by_others("yes", voters=[first, second])
+        item = decided_by_others("yes", voters=[first, second, third])
     first.refresh_from_db()
     assert first.agreement_agreed == 11
 
     # Later answers (re-checks) say "no" with more weight: the decision turns, the record
     # follows.
     with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(4):
+        for _ in range(6):
             vote_cast(contributor=VoterFactory(), image_label_id=item.pk, answer="no")
 
     item.refresh_from_db()
@@ -118,23 +119,23 @@ def test_a_decision_that_turns_corrects_the_agreement_of_everyone_judged_on_it(
 
 
 def test_a_new_identity_starts_small_and_its_weight_grows_with_agreement(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, settings
 ):
     newcomer = VoterFactory(created_at=timezone.now(), agreement_judged=0, agreement_agreed=0)
     start = judgement_weight(newcomer)
     assert start == pytest.approx(math.log(2))  # prior (0 + 2) / (0 + 3)
 
     with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(8):
+        for _ in range(6):
             item = decided_by_others("yes")
             vote_cast(contributor=newcomer, image_label_id=item.pk, answer="yes")
 
     newcomer.refresh_from_db()
     grown = judgement_weight(newcomer)
-    assert grown == pytest.approx(math.log((8 + 2) / (8 + 3) / (1 / 11)))
+    assert grown == pytest.approx(math.log(8))  # (6 + 2) / (6 + 3)
     assert grown > start
-    # Its ten right gold answers alone (log 11 = 2.40) would weigh more.
-    assert grown < math.log(11)
+    # Its ten right gold answers alone (log 11 = 2.40, so the cap) would weigh more.
+    assert grown < settings.CONSENSUS_MAX_VOTE_WEIGHT
 
 
 def test_a_cohort_of_new_identities_cannot_decide_alone_but_an_established_voter_can():
@@ -228,7 +229,7 @@ def test_the_reliability_estimate_demotes_a_voter_who_disagrees_with_everyone(
 
 
 def test_a_reliability_estimate_that_moves_a_weight_applies_it_to_past_votes(
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, settings
 ):
     voter = VoterFactory(
         gold_answered=100, gold_correct=100, agreement_judged=100, agreement_agreed=100
@@ -236,7 +237,7 @@ def test_a_reliability_estimate_that_moves_a_weight_applies_it_to_past_votes(
     item = ImageLabelFactory()
     vote_cast(contributor=voter, image_label_id=item.pk, answer="yes")
     item.refresh_from_db()
-    assert item.evidence == pytest.approx(3.0)  # the cap
+    assert item.evidence == pytest.approx(settings.CONSENSUS_MAX_VOTE_WEIGHT)
 
     voter.reliability = 0.8  # what a later estimate says (log-odds 1.39)
     voter.save(update_fields=["reliability"])
@@ -321,7 +322,7 @@ def test_gold_pools_top_up_from_strong_decisions_of_established_voters_only(sett
     from validations.services import gold_replenish
 
     settings.HIDDEN_GOLD_TARGET, settings.TRAINING_GOLD_TARGET = 1, 1
-    established = [VoterFactory() for _ in range(4)]  # 60 days old, 2.40 each
+    established = [VoterFactory() for _ in range(4)]  # 60 days old, 2.25 each (the cap)
 
     def fresh():
         return VoterFactory(created_at=timezone.now(), agreement_judged=40, agreement_agreed=40)
@@ -333,7 +334,7 @@ def test_gold_pools_top_up_from_strong_decisions_of_established_voters_only(sett
     for voter in [*established[:3], VoterFactory(), VoterFactory()]:
         vote_cast(contributor=voter, image_label_id=disputed.pk, answer="yes")
     vote_cast(contributor=established[3], image_label_id=disputed.pk, answer="no")
-    # Decided (two established voters), but most of its evidence is a fresh cohort's.
+    # Decided, but most of its evidence is a fresh cohort's (two established voters: 4.5).
     for voter in [*established[:2], *(fresh() for _ in range(6))]:
         vote_cast(contributor=voter, image_label_id=mostly_fresh.pk, answer="yes")
     mostly_fresh.refresh_from_db()
@@ -390,3 +391,26 @@ def test_an_estimate_lets_a_young_community_weigh_more_than_the_prior_without_de
 
     voter.reliability = 0.9
     assert judgement_weight(voter) == pytest.approx(math.log(9))  # below the gold 2.40
+
+
+def test_two_voters_at_the_cap_cannot_decide_an_item_and_three_agreeing_do():
+    best = [VoterFactory(gold_answered=500, gold_correct=500) for _ in range(3)]
+    item = ImageLabelFactory()
+    for voter in best[:2]:
+        vote_cast(contributor=voter, image_label_id=item.pk, answer="no")
+    item.refresh_from_db()
+    assert item.state == ImageLabelState.OPEN and item.in_queue
+
+    vote_cast(contributor=best[2], image_label_id=item.pk, answer="no")
+    item.refresh_from_db()
+    assert item.state == ImageLabelState.REJECTED
+
+
+def test_a_cap_that_lets_two_voters_decide_is_refused_at_start_up(settings):
+    from trust.checks import two_voters_cannot_decide
+
+    assert two_voters_cannot_decide(None) == []
+    settings.CONSENSUS_MAX_VOTE_WEIGHT = 3.0
+    errors = two_voters_cannot_decide(None)
+    assert [error.id for error in errors] == ["trust.E001"]
+    assert "lets two votes decide" in errors[0].msg

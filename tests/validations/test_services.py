@@ -370,18 +370,18 @@ def test_gold_mark_keeps_the_known_answer_private_and_the_item_ordinary():
 
 def test_a_decided_item_handed_out_again_takes_answers_that_can_reopen_it():
     item = ImageLabelFactory()
-    voters = [VoterFactory(gold_answered=60, gold_correct=60) for _ in range(5)]
-    for voter in voters[:2]:
+    voters = [VoterFactory(gold_answered=60, gold_correct=60) for _ in range(6)]
+    for voter in voters[:3]:
         vote_cast(contributor=voter, image_label_id=item.pk, answer="yes")
     item.refresh_from_db()
     assert item.state == ImageLabelState.CONFIRMED
 
-    for voter in voters[2:]:
+    for voter in voters[3:]:
         vote_cast(contributor=voter, image_label_id=item.pk, answer="no")
 
     item.refresh_from_db()
     assert item.state == ImageLabelState.OPEN
-    assert (item.yes_count, item.no_count) == (2, 3)
+    assert (item.yes_count, item.no_count) == (3, 3)
 
 
 def test_training_gold_retires_after_enough_trainees_saw_its_answer(settings):
