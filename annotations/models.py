@@ -77,6 +77,9 @@ class Annotation(models.Model):
                 condition=~models.Q(gold_answer=""),
                 name="annotation_gold",
             ),
+            # The coverage of each outlined image-label from the index alone (the rows carry
+            # the shapes): `annotation.coverage` in queries sums it per image.
+            models.Index(fields=["image_label", "coverage"], name="annotation_coverage"),
         ]
 
     def __str__(self) -> str:

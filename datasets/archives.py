@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
@@ -18,14 +19,12 @@ from itertools import islice
 import orjson
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
-from stream_zip import NO_COMPRESSION_64, ZIP_64, stream_zip
 
 from donations.models import Image
 
 from . import formats
 
 ARCHIVE_FORMATS = ("coco", "voc", "yolo", "yolo_seg", "imagefolder")
-COPY_CHUNK = 1 << 20
 # Images re-checked as still public in one query, just before their files are copied.
 STILL_PUBLIC_BATCH = 500
 PERMISSIONS = 0o644
@@ -84,10 +83,11 @@ def _readme(header: dict) -> str:
     )
 
 
-def _file_chunks(name: str) -> Iterator[bytes]:
-    with default_storage.open(name, "rb") as stored:
-        while block := stored.read(COPY_CHUNK):
-            yield block
+def _member(name: str, modified: datetime, compression: int) -> zipfile.ZipInfo:
+    member = zipfile.ZipInfo(name, date_time=modified.timetuple()[:6])
+    member.compress_type = compression
+    member.external_attr = PERMISSIONS << 16
+    return member
 
 
 def archive_write(
@@ -99,41 +99,47 @@ def archive_write(
     output,
     progress: Progress,
 ) -> int:
-    """Write the ZIP to the binary file `output`; returns the number of images in it."""
+    """Write the ZIP to the binary file `output`; returns the number of images in it.
+
+    The image files are stored as they are (a photo does not compress) with zipfile straight
+    from one read of each: no re-chunking on the way, so the copy runs near the disk's speed."""
     modified = datetime.now(UTC)
     kept_count = 0
-    with tempfile.TemporaryFile() as records, tempfile.TemporaryFile() as kept:
+    with (
+        tempfile.TemporaryFile() as records,
+        tempfile.TemporaryFile() as kept,
+        zipfile.ZipFile(output, "w") as archive,
+    ):
         for page in pages:
             for record, stored in page:
                 # The storage name rides along in the private spool only.
                 line = orjson.dumps({**record, "_stored": stored}, option=orjson.OPT_APPEND_NEWLINE)
                 records.write(line)
-
-        def members() -> Iterator:
-            nonlocal kept_count
-            replay = _replay(records)
-            while batch := list(islice(replay, STILL_PUBLIC_BATCH)):
-                public = {
-                    str(pk)
-                    for pk in Image.objects.public()
-                    .filter(pk__in=[record["id"] for record in batch])
-                    .values_list("pk", flat=True)
-                }
-                for record in batch:
-                    stored = record.pop("_stored")
-                    if record["id"] not in public:
-                        continue
-                    for path in _image_paths(export_format, record):
-                        yield path, modified, PERMISSIONS, NO_COMPRESSION_64, _file_chunks(stored)
-                    kept.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-                    kept_count += 1
-                    progress(kept_count)
-            kept.flush()
-            for name, chunks in _text_members(export_format, header, kept, categories=categories):
-                yield name, modified, PERMISSIONS, ZIP_64, chunks
-
-        for chunk in stream_zip(members()):
-            output.write(chunk)
+        replay = _replay(records)
+        while batch := list(islice(replay, STILL_PUBLIC_BATCH)):
+            public = {
+                str(pk)
+                for pk in Image.objects.public()
+                .filter(pk__in=[record["id"] for record in batch])
+                .values_list("pk", flat=True)
+            }
+            for record in batch:
+                stored = record.pop("_stored")
+                if record["id"] not in public:
+                    continue
+                with default_storage.open(stored, "rb") as file:
+                    data = file.read()
+                for path in _image_paths(export_format, record):
+                    archive.writestr(_member(path, modified, zipfile.ZIP_STORED), data)
+                kept.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+                kept_count += 1
+                progress(kept_count)
+        kept.flush()
+        for name, chunks in _text_members(export_format, header, kept, categories=categories):
+            member = _member(name, modified, zipfile.ZIP_DEFLATED)
+            with archive.open(member, "w", force_zip64=True) as text:
+                for chunk in chunks:
+                    text.write(chunk)
     return kept_count
 
 

@@ -41,35 +41,45 @@ CSV_COLUMNS = (
     "xmax_px",
     "ymax_px",
 )
-CHUNK_RECORDS = 50
+# What the writers hand the server at a time: big enough that passing chunks on costs little,
+# small enough that a chunk leaves the server's buffers before the next arrives.
+CHUNK_BYTES = 64 * 1024
 CC0_URL = "https://creativecommons.org/publicdomain/zero/1.0/"
+
+
+def _chunked(parts: Iterable[bytes]) -> Iterator[bytes]:
+    """The parts joined into chunks of about CHUNK_BYTES."""
+    chunk, size = [], 0
+    for part in parts:
+        chunk.append(part)
+        size += len(part)
+        if size >= CHUNK_BYTES:
+            yield b"".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield b"".join(chunk)
+
+
+def _separated(entries: Iterable[bytes]) -> Iterator[bytes]:
+    """JSON array entries with the commas between them."""
+    separator = b""
+    for entry in entries:
+        yield separator
+        yield entry
+        separator = b","
 
 
 def json_chunks(header: dict, records: Iterable[dict]) -> Iterator[bytes]:
     """One JSON document: the header's fields, then "images": [...]."""
-    opening = orjson.dumps(header)[:-1] + b',"images":['
-    yield opening
-    chunk, first = [], True
-    for record in records:
-        chunk.append(orjson.dumps(record))
-        if len(chunk) >= CHUNK_RECORDS:
-            yield (b"" if first else b",") + b",".join(chunk)
-            chunk, first = [], False
-    if chunk:
-        yield (b"" if first else b",") + b",".join(chunk)
+    yield orjson.dumps(header)[:-1] + b',"images":['
+    yield from _chunked(_separated(orjson.dumps(record) for record in records))
     yield b"]}\n"
 
 
 def jsonl_chunks(header: dict, records: Iterable[dict]) -> Iterator[bytes]:
     """One image per line (the licence travels in the response headers and the README)."""
-    chunk = []
-    for record in records:
-        chunk.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-        if len(chunk) >= CHUNK_RECORDS:
-            yield b"".join(chunk)
-            chunk = []
-    if chunk:
-        yield b"".join(chunk)
+    newline = orjson.OPT_APPEND_NEWLINE
+    return _chunked(orjson.dumps(record, option=newline) for record in records)
 
 
 def csv_rows(record: dict) -> Iterator[tuple]:
@@ -103,9 +113,9 @@ def csv_chunks(header: dict, records: Iterable[dict]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for count, record in enumerate(records, start=1):
+    for record in records:
         writer.writerows(csv_rows(record))
-        if count % CHUNK_RECORDS == 0:
+        if buffer.tell() >= CHUNK_BYTES:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
@@ -113,6 +123,11 @@ def csv_chunks(header: dict, records: Iterable[dict]) -> Iterator[bytes]:
 
 
 ELLIPSE_POINTS = 32
+# (cos t, sin t) at the polygon's steps round an ellipse, worked out once.
+ELLIPSE_STEPS = tuple(
+    (math.cos(t), math.sin(t))
+    for t in (2 * math.pi * i / ELLIPSE_POINTS for i in range(ELLIPSE_POINTS))
+)
 
 
 def coco_segment(shape: dict, width: int, height: int) -> tuple[list, float, list]:
@@ -124,14 +139,19 @@ def coco_segment(shape: dict, width: int, height: int) -> tuple[list, float, lis
         points = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
     elif shape["type"] == "ellipse":
         cx, cy, rx, ry = pixels["cx"], pixels["cy"], pixels["rx"], pixels["ry"]
-        steps = [2 * math.pi * i / ELLIPSE_POINTS for i in range(ELLIPSE_POINTS)]
-        points = [(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in steps]
+        points = [(cx + rx * cos, cy + ry * sin) for cos, sin in ELLIPSE_STEPS]
     else:
         points = pixels["points"]
     box = shape["bbox_pixels"]
-    bbox = [box["xmin"], box["ymin"], box["xmax"] - box["xmin"], box["ymax"] - box["ymin"]]
+    xmin, ymin = box["xmin"], box["ymin"]
+    bbox = [
+        round(xmin, 2),
+        round(ymin, 2),
+        round(box["xmax"] - xmin, 2),
+        round(box["ymax"] - ymin, 2),
+    ]
     polygon = [round(c, 2) for point in points for c in point]
-    return polygon, round(shape_area(shape) * width * height, 2), [round(v, 2) for v in bbox]
+    return polygon, round(shape_area(shape) * width * height, 2), bbox
 
 
 def coco_chunks(
@@ -141,7 +161,6 @@ def coco_chunks(
     temporary file (disk, not memory) and follow once the images are done — one pass over
     the database, image numbers that cannot shift. Negatives are listed per image as
     `neg_category_ids` (the LVIS convention)."""
-    category_of = {category["name"]: category["id"] for category in categories}
     info = {
         "description": header["notice"],
         "version": header["dataset_version"],
@@ -157,15 +176,31 @@ def coco_chunks(
         + orjson.dumps(categories)
         + b',"images":['
     )
-    with tempfile.TemporaryFile() as spool:
-        chunk: list[bytes] = []
-        annotation_id = 0
-        for number, record in enumerate(records, start=1):
-            image = {
+    # The spool's buffer bounds what waits in memory. The replay goes out a chunk at a time,
+    # like the images: Daphne buffers whatever it is handed without backpressure, and blocks
+    # of a megabyte read from disk piled up in it faster than a client took them.
+    with tempfile.TemporaryFile(buffering=CHUNK_BYTES) as spool:
+        yield from _chunked(_separated(_coco_images(records, categories, spool)))
+        yield b'],"annotations":['
+        spool.seek(0)
+        while block := spool.read(CHUNK_BYTES):
+            yield block
+    yield b"]}\n"
+
+
+def _coco_images(records: Iterable[dict], categories: list[dict], spool) -> Iterator[bytes]:
+    """Each record's COCO image entry, numbered from 1; its annotations are written to the
+    spool, comma-separated."""
+    category_of = {category["name"]: category["id"] for category in categories}
+    annotation_id = 0
+    for number, record in enumerate(records, start=1):
+        width, height = record["width"], record["height"]
+        yield orjson.dumps(
+            {
                 "id": number,
                 "file_name": record["file_name"],
-                "width": record["width"],
-                "height": record["height"],
+                "width": width,
+                "height": height,
                 "license": 1,
                 "coco_url": record["url"],
                 "date_captured": record["donated"],
@@ -176,39 +211,30 @@ def coco_chunks(
                     if n["label"] in category_of
                 ],
             }
-            chunk.append(orjson.dumps(image))
-            for annotation in record["annotations"]:
-                category = category_of.get(annotation["label"])
-                if category is None:
-                    continue
-                for shape in annotation["shapes"]:
-                    annotation_id += 1
-                    segment, area, bbox = coco_segment(shape, record["width"], record["height"])
-                    spool.write(b"," if annotation_id > 1 else b"")
-                    spool.write(
-                        orjson.dumps(
-                            {
-                                "id": annotation_id,
-                                "image_id": number,
-                                "category_id": category,
-                                "segmentation": [segment],
-                                "area": area,
-                                "bbox": bbox,
-                                "iscrowd": 0,
-                                "attributes": shape.get("refinements", {}),
-                            }
-                        )
+        )
+        for annotation in record["annotations"]:
+            category = category_of.get(annotation["label"])
+            if category is None:
+                continue
+            for shape in annotation["shapes"]:
+                segment, area, bbox = coco_segment(shape, width, height)
+                if annotation_id:
+                    spool.write(b",")
+                annotation_id += 1
+                spool.write(
+                    orjson.dumps(
+                        {
+                            "id": annotation_id,
+                            "image_id": number,
+                            "category_id": category,
+                            "segmentation": [segment],
+                            "area": area,
+                            "bbox": bbox,
+                            "iscrowd": 0,
+                            "attributes": shape.get("refinements", {}),
+                        }
                     )
-            if len(chunk) >= CHUNK_RECORDS:
-                yield (b"," if number > len(chunk) else b"") + b",".join(chunk)
-                chunk = []
-        if chunk:
-            yield (b"," if number > len(chunk) else b"") + b",".join(chunk)
-        yield b'],"annotations":['
-        spool.seek(0)
-        while block := spool.read(1 << 20):
-            yield block
-    yield b"]}\n"
+                )
 
 
 class _Sink:

@@ -95,6 +95,12 @@ class Image(models.Model):
             # The newest review stamps the dataset version every export names (max() reads
             # one index entry instead of every image).
             models.Index(fields=["reviewed_at"], name="image_reviewed_at"),
+            # An image's public status and the attributes queries compare, read by id from the
+            # index alone (the rows are ten times wider) when a query joins its images.
+            models.Index(
+                fields=["id", "status", "width", "height", "created_at"],
+                name="image_query_attributes",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -121,6 +121,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # in-memory database refuses concurrent writers instead of waiting). One per test process.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
+    # JIT compiling costs seconds on queries the planner prices just above its threshold (the
+    # export count of a ten-term query at 100k images: 1.5 s of compiling for a 30 ms query);
+    # the site's queries are index look-ups and scans it never pays back on.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
     # Under ASGI each request may run on a different thread, so Django's persistent connections
     # would pile up; a pool (psycopg 3) hands every request a warm connection instead of paying
     # a new PostgreSQL backend per request. DATABASE_POOL=false (e.g. behind pgbouncer) turns it

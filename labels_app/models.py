@@ -207,7 +207,12 @@ class ImageLabel(models.Model):
                 condition=~models.Q(gold_answer=""),
                 name="image_label_gold",
             ),
-            models.Index(fields=["label", "state"], name="image_label_label_state"),
+            # The images with a label in a state, from the index alone (exports, queries): the
+            # probability filters, the id joins outlines; it also serves (label, state) lookups.
+            models.Index(
+                fields=["label", "state", "image", "probability", "id"],
+                name="image_label_label_state_image",
+            ),
             # Re-checks: a random decided item, among those decided on few counted votes (the
             # 3 is RECHECK_MAX_COUNTED_VOTES's default; with a larger setting it goes unused).
             models.Index(

@@ -16,9 +16,10 @@ image-label; exports narrow facts further with `min_probability`. Accessors and 
 from __future__ import annotations
 
 import difflib
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import (
     Case,
@@ -43,6 +44,7 @@ from django.db.models.lookups import (
     LessThan,
     LessThanOrEqual,
 )
+from django.utils import timezone
 
 from annotations.models import Annotation, ShapeRefinement
 from labels_app.models import ImageLabel, ImageLabelState, Label, LabelKind, LabelTerm
@@ -61,7 +63,13 @@ LOOKUPS = {
     "<": LessThan,
     "<=": LessThanOrEqual,
 }
-DATE_LOOKUPS = {"=": "", ">": "__gt", ">=": "__gte", "<": "__lt", "<=": "__lte"}
+COMPARE = {
+    "=": operator.eq,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 # name → (unit it needs, what it is)
 NUMERIC_ATTRIBUTES = {
     "image.width": ("px", "the image's width in pixels"),
@@ -95,7 +103,8 @@ class CompiledQuery:
 
 @dataclass
 class Catalog:
-    """The label catalog as lookups, loaded once per query (a few hundred rows)."""
+    """The label catalog as lookups (a few hundred rows), kept per process while its
+    `catalog_version` stays the same (see `current`)."""
 
     terms: dict[str, int]
     names: dict[int, str]
@@ -104,6 +113,20 @@ class Catalog:
     children: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     parents: dict[int, int | None] = field(default_factory=dict)
     parts: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def current(cls) -> Catalog:
+        """The catalog as it is now: the one this process loaded last while the catalog's
+        version is unchanged (one small query instead of three and a rebuild)."""
+        global _loaded
+        version = catalog_version()
+        loaded = _loaded
+        if loaded is not None and loaded[0] == version:
+            return loaded[1]
+        # Loaded after the version was read: a change in between makes the next call reload.
+        catalog = cls.load()
+        _loaded = (version, catalog)
+        return catalog
 
     @classmethod
     def load(cls) -> Catalog:
@@ -148,6 +171,47 @@ class Catalog:
         return list(dict.fromkeys(self.names[self.terms[term]] for term in close))
 
 
+# (version, catalog) of the last load in this process; threads share it read-only.
+_loaded: tuple[tuple, Catalog] | None = None
+
+
+def _table_stat(rows, **stat) -> Subquery:
+    return Subquery(rows.order_by().values(_all=Value(1)).annotate(**stat).values(*stat))
+
+
+def catalog_version() -> tuple:
+    """A cheap fingerprint of what Catalog.load reads, in one query. Labels and terms added or
+    deleted change the counts and newest ids (ids are never reused), catalog_sync's updates
+    the newest `updated_at`, parts set anew the parts' newest id; a label moved to another
+    parent or a term to another label (catalog_sync saves neither with `updated_at`) changes
+    a sum weighted by row id. Names never change in place: catalog_sync finds labels by name."""
+    terms, parts = LabelTerm.objects.all(), Label.parts.through.objects.all()
+    return tuple(
+        Label.objects.order_by()
+        .values(_all=Value(1))
+        .annotate(
+            labels=Count("pk"),
+            updated=Max("updated_at"),
+            parents=Sum(F("pk") * F("parent_id")),
+            terms=_table_stat(terms, n=Count("pk")),
+            newest_term=_table_stat(terms, n=Max("pk")),
+            term_owners=_table_stat(terms, n=Sum(F("pk") * F("label_id"))),
+            parts=_table_stat(parts, n=Count("pk")),
+            newest_part=_table_stat(parts, n=Max("pk")),
+        )
+        .values_list(
+            "labels",
+            "updated",
+            "parents",
+            "terms",
+            "newest_term",
+            "term_owners",
+            "parts",
+            "newest_part",
+        )
+    )
+
+
 def image_filter(text: str, *, include_open: bool = False) -> Q:
     """The images a query matches, for pages (see core.image_queries); `include_open` lets
     labels still being validated count as well as confirmed ones."""
@@ -161,7 +225,7 @@ def compile_query(
 ) -> CompiledQuery:
     """Parse and compile a query; raises DomainError (code invalid_query, …) on any mistake."""
     parsed = parser.parse_query(text)
-    return _Compiler(parsed, facts=facts, catalog=catalog or Catalog.load()).run(seed=seed)
+    return _Compiler(parsed, facts=facts, catalog=catalog or Catalog.current()).run(seed=seed)
 
 
 class _Compiler:
@@ -176,7 +240,7 @@ class _Compiler:
         # First the labels the query asks for (not those under a ~): coverage and order
         # refer to them wherever they are written.
         self.labels = self.wanted(self.parsed.expression, positive=True)
-        images = self.node(self.parsed.expression)
+        images = self.node(self.parsed.expression, joined=True)
         order_by, order_key, order_value = self.order(seed)
         return CompiledQuery(
             text=self.text,
@@ -202,11 +266,25 @@ class _Compiler:
             return self.label_ids(node) if positive else set()
         return set()
 
-    def node(self, node: Node) -> Q:
+    def node(self, node: Node, *, joined: bool = False) -> Q:
+        """`joined`: the node is the query or one of its top-level and-ed terms, where
+        PostgreSQL joins a subquery of image ids (under ~ or | it probes it for every image:
+        only a correlated subquery stays linear there)."""
         if isinstance(node, parser.Or):
-            return _combine(Q.__or__, [self.node(part) for part in node.parts])
+            # Label terms or-ed together are one term for all their labels: one look-up
+            # PostgreSQL can join on, where one subquery each would make it scan every image.
+            label_ids: set[int] = set()
+            others = []
+            for part in node.parts:
+                if isinstance(part, LabelNode):
+                    label_ids |= self.label_ids(part)
+                else:
+                    others.append(self.node(part))
+            if label_ids:
+                others.append(self._has_fact(label_ids, joined=joined and not others))
+            return _combine(Q.__or__, others)
         if isinstance(node, parser.And):
-            return _combine(Q.__and__, [self.node(part) for part in node.parts])
+            return _combine(Q.__and__, [self.node(part, joined=joined) for part in node.parts])
         if isinstance(node, parser.Not):
             return ~self.node(node.part)
         if isinstance(node, parser.Uuid):
@@ -217,8 +295,10 @@ class _Compiler:
                 width=len(node.text),
             )
         if isinstance(node, Dotted):
-            return self.attribute(node) if self._is_attribute(node) else self.accessor(node)
-        return self._has_fact(self.label_ids(node))
+            if self._is_attribute(node):
+                return self.attribute(node, joined=joined)
+            return self.accessor(node)
+        return self._has_fact(self.label_ids(node), joined=joined)
 
     def label_ids(self, node: LabelNode) -> set[int]:
         pk = self.resolve(node.text, node.column)
@@ -234,14 +314,15 @@ class _Compiler:
             self.text, column, f"Unknown label {text!r}{hint}", width=max(1, len(text))
         )
 
-    def _has_fact(self, label_ids: set[int]) -> Q:
-        return Q(
-            Exists(
-                ImageLabel.objects.filter(
-                    self.facts, image_id=OuterRef("pk"), label_id__in=label_ids
-                )
-            )
-        )
+    def _has_fact(self, label_ids: set[int], *, joined: bool = False) -> Q:
+        facts = ImageLabel.objects.filter(self.facts, label_id__in=label_ids)
+        if joined:
+            # Image ids from the (label, state, image) index, joined: PostgreSQL plans this
+            # semi-join from its statistics better than the EXISTS form.
+            return Q(pk__in=facts.values("image_id"))
+        # Under ~ an anti-join, under | a look-up per image: linear however many images have
+        # the labels (NOT IN a subquery too big to hash would compare every pair).
+        return Q(Exists(facts.filter(image_id=OuterRef("pk"))))
 
     # -- accessors and attributes --------------------------------------------------------
 
@@ -310,10 +391,10 @@ class _Compiler:
             )
         return self._has_fact(owner_ids) & self._has_fact(self.catalog.with_descendants(part))
 
-    def attribute(self, node: Dotted) -> Q:
+    def attribute(self, node: Dotted, *, joined: bool) -> Q:
         name = f"{term_normalise(node.owner.text)}.{node.attribute.lower()}"
         if name in NUMERIC_ATTRIBUTES:
-            return self.numeric(node, name)
+            return self.numeric(node, name, joined=joined)
         if name == "image.unlabeled":
             flag = node.value.text.lower() if node.value.kind == "text" else ""
             if node.comparator != "=" or flag not in ("true", "false"):
@@ -325,7 +406,7 @@ class _Compiler:
             labelled = Exists(ImageLabel.objects.filter(image_id=OuterRef("pk")))
             return ~Q(labelled) if flag == "true" else Q(labelled)
         if name == "image.donated":
-            return Q(**{f"created_at__date{DATE_LOOKUPS[node.comparator]}": self._date(node)})
+            return self._donated(node.comparator, self._date(node))
         if name == "image.collection":
             raise query_error(
                 self.text,
@@ -340,12 +421,29 @@ class _Compiler:
             width=len(node.owner.text) + 1 + len(node.attribute),
         )
 
+    @staticmethod
+    def _donated(comparator: str, day: date) -> Q:
+        """`image.donated` compares the day of `created_at` in the site's time zone, written as
+        a range of `created_at` so that its index can answer."""
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+        return {
+            "=": Q(created_at__gte=start, created_at__lt=end),
+            ">": Q(created_at__gte=end),
+            ">=": Q(created_at__gte=start),
+            "<": Q(created_at__lt=start),
+            "<=": Q(created_at__lt=end),
+        }[comparator]
+
     def _date(self, node: Dotted) -> date:
         if node.value.kind == "date":
             try:
-                return date.fromisoformat(node.value.text)
+                day = date.fromisoformat(node.value.text)
             except ValueError:
                 pass
+            else:
+                if date.min < day < date.max:  # the day before and after exist
+                    return day
         raise query_error(
             self.text,
             node.value.column,
@@ -353,7 +451,7 @@ class _Compiler:
             "e.g. image.donated > 2026-01-01",
         )
 
-    def numeric(self, node: Dotted, name: str) -> Q:
+    def numeric(self, node: Dotted, name: str, *, joined: bool) -> Q:
         unit, what = NUMERIC_ATTRIBUTES[name]
         value = node.value
         example = f"{name} > 10{unit}"
@@ -381,10 +479,9 @@ class _Compiler:
             raise query_error(
                 self.text, value.column, f"{name} is a share of the image: at most 100%"
             )
-        lookup = LOOKUPS[node.comparator]
         if name == "annotation.coverage":
-            return Q(lookup(self._coverage(), number / 100))
-        return Q(lookup(self._count(name), int(number)))
+            return self._coverage(node.comparator, number / 100, joined=joined)
+        return Q(LOOKUPS[node.comparator](self._count(name), int(number)))
 
     def _count(self, name: str):
         if name == "image.width":
@@ -402,17 +499,26 @@ class _Compiler:
         counted = rows.order_by().values(_group=Value(1)).annotate(n=Count("pk")).values("n")
         return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
-    def _coverage(self):
-        annotations = Annotation.objects.filter(image_label__image_id=OuterRef("pk"))
+    def _coverage(self, comparator: str, share: float, *, joined: bool) -> Q:
+        """The images whose outlines (of the query's labels) cover `comparator` `share` of
+        them; an image without outlines covers 0. Joined, when 0 does not match, as the ids of
+        the outlined images that do (one grouped scan of the outlines, not a sum per image)."""
+        annotations = Annotation.objects.all()
         if self.labels:
             annotations = annotations.filter(image_label__label_id__in=self.labels)
+        annotations = annotations.order_by()
+        lookup = LOOKUPS[comparator]
+        if joined and not COMPARE[comparator](0.0, share):
+            per_image = annotations.values("image_label__image_id").annotate(share=Sum("coverage"))
+            covering = per_image.filter(lookup(F("share"), share))
+            return Q(pk__in=covering.values("image_label__image_id"))
         covered = (
-            annotations.order_by()
+            annotations.filter(image_label__image_id=OuterRef("pk"))
             .values(_group=Value(1))
             .annotate(share=Sum("coverage"))
             .values("share")
         )
-        return Coalesce(Subquery(covered, output_field=FloatField()), 0.0)
+        return Q(lookup(Coalesce(Subquery(covered, output_field=FloatField()), 0.0), share))
 
     # -- order ---------------------------------------------------------------------------
 

@@ -147,7 +147,7 @@ def test_images_hidden_while_an_export_streams_never_appear(api_client, monkeypa
     from datasets import formats, services
 
     monkeypatch.setattr(services, "PAGE_SIZE", 1)
-    monkeypatch.setattr(formats, "CHUNK_RECORDS", 1)
+    monkeypatch.setattr(formats, "CHUNK_BYTES", 1)
     label = LabelFactory(name="dog")
     images = sorted(
         (ImageFactory(status=ImageStatus.UNLOCKED) for _ in range(3)), key=lambda i: str(i.pk)
@@ -202,7 +202,7 @@ def test_exports_follow_the_querys_order_across_pages(api_client, monkeypatch):
     from datasets import formats, services
 
     monkeypatch.setattr(services, "PAGE_SIZE", 2)
-    monkeypatch.setattr(formats, "CHUNK_RECORDS", 1)
+    monkeypatch.setattr(formats, "CHUNK_BYTES", 1)
     dog = LabelFactory(name="dog")
     probabilities = [0.991, 0.999, 0.995, 0.993, 0.997]
     for probability in probabilities:

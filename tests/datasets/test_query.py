@@ -1,7 +1,8 @@
 """The query language: what each operator, accessor and attribute matches, and every kind of
 mistake answered with a message that says what and where."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -197,6 +198,27 @@ def test_unlabeled_and_donated_attributes(catalog):
     assert matching(f"image.donated < {last_year}") == {labelled.pk}
 
 
+def test_donated_compares_the_day_in_the_site_time_zone_up_to_its_last_microsecond(catalog):
+    berlin = ZoneInfo("Europe/Berlin")
+    late = ImageFactory(status=ImageStatus.UNLOCKED)
+    early = ImageFactory(status=ImageStatus.UNLOCKED)
+    Image.objects.filter(pk=late.pk).update(
+        created_at=datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=berlin)
+    )
+    Image.objects.filter(pk=early.pk).update(created_at=datetime(2026, 3, 2, tzinfo=berlin))
+
+    with timezone.override(berlin):
+        assert matching("image.donated = 2026-03-01") == {late.pk}
+        assert matching("image.donated = 2026-03-02") == {early.pk}
+        assert matching("image.donated > 2026-03-01") == {early.pk}
+        assert matching("image.donated >= 2026-03-02") == {early.pk}
+        assert matching("image.donated < 2026-03-02") == {late.pk}
+        assert matching("image.donated <= 2026-03-01") == {late.pk}
+    # Midnight in Berlin is 23:00 the day before in UTC, the site's time zone.
+    assert matching("image.donated = 2026-03-01") == {late.pk, early.pk}
+    assert matching("image.donated > 2026-03-01") == set()
+
+
 def test_coverage_is_the_share_outlined_for_the_labels_the_query_names(catalog):
     big = submitted_annotation(
         label=catalog["car"],
@@ -213,8 +235,11 @@ def test_coverage_is_the_share_outlined_for_the_labels_the_query_names(catalog):
         shapes=[{"type": "rect", "x": 0, "y": 0, "width": 0.9, "height": 0.9}],
     )
 
+    bare = image_with("car", catalog=catalog)  # no outline: it covers 0%
+
     assert matching("car & annotation.coverage > 10%") == {big.image_id}
-    assert matching("car & annotation.coverage <= 10%") == {small.image_id}
+    assert matching("car & annotation.coverage <= 10%") == {small.image_id, bare.pk}
+    assert matching("car & annotation.coverage = 0%") == {bare.pk}
     assert big.image_id in matching("annotation.coverage >= 25%")
 
 
@@ -252,6 +277,7 @@ def test_order_by_validation_and_a_seeded_random_order(catalog):
         ("annotation.coverage > 150%", "invalid_query", "at most 100%"),
         ("image.unlabeled = 'yes'", "invalid_query", "either 'true' or 'false'"),
         ("image.donated > 2026-13-45", "invalid_query", "is not a date"),
+        ("image.donated <= 9999-12-31", "invalid_query", "is not a date"),
         ("image.collection = 'mine'", "invalid_query", "no image collections"),
         ("car.has = 'dog'", "invalid_query", "'dog' is not a part of car"),
         ("car.colour = 'plaid'", "invalid_query", "'plaid' is not a colour; use one of red"),
@@ -277,6 +303,32 @@ def test_a_mistake_points_at_its_column_with_a_caret_line(catalog):
 
     assert error.extra["column"] == 7
     assert error.message.endswith("(column 7):\ndog & & cat\n      ^")
+
+
+def test_an_unchanged_catalog_is_read_with_one_query(catalog, django_assert_num_queries):
+    compile_query("dog")
+
+    with django_assert_num_queries(1):
+        compile_query("dog | cat & ~car")
+
+
+def test_the_kept_catalog_follows_labels_added_moved_and_given_an_alias(catalog):
+    compile_query("dog")
+    assert "Unknown label 'zebra'" in refusal("zebra").message
+
+    catalog["zebra"] = LabelFactory(name="zebra")
+    striped = image_with("zebra", catalog=catalog)
+    assert matching("zebra") == {striped.pk}
+    assert matching("mammal") == set()
+
+    catalog["zebra"].parent = catalog["mammal"]
+    catalog["zebra"].save(update_fields=["parent"])
+    assert matching("mammal") == {striped.pk}
+
+    LabelTerm.objects.create(
+        term="stripes", label=catalog["zebra"], display="stripes", kind=TermKind.ALIAS
+    )
+    assert matching("stripes") == {striped.pk}
 
 
 def test_a_long_flat_query_is_not_too_deep(catalog):
