@@ -180,8 +180,39 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
                 established_delta=delta if established else 0.0,
                 counted_delta=int(counting) - int(vote.counted),
             )
+            if vote.weight > 0 and target == 0 and vote.network:
+                _network_voice_handover(vote)
             changed += 1
     return changed
+
+
+def _network_voice_handover(vote: Vote) -> None:
+    """The vote that weighed for its network on an item stopped weighing (its voter was
+    demoted): the network's next counted vote there takes its place, so a household that
+    shared an address with a sleeper keeps one voice rather than none."""
+    successor = (
+        Vote.objects.select_for_update()
+        .select_related("contributor")
+        .filter(image_label_id=vote.image_label_id, network=vote.network, counted=True, weight=0)
+        .exclude(pk=vote.pk)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if successor is None:
+        return
+    weight = judgement_weight(successor.contributor)
+    if weight == 0:
+        return
+    Vote.objects.filter(pk=successor.pk).update(weight=weight)
+    delta = SIGN[successor.answer] * weight
+    established = is_established(successor.contributor, at=successor.created_at)
+    consensus_apply(
+        image_label_id=vote.image_label_id,
+        image_public=vote.image_label.image.is_public,
+        annotatable=vote.image_label.label.kind == LabelKind.OBJECT,
+        evidence_delta=delta,
+        established_delta=delta if established else 0.0,
+    )
 
 
 @transaction.atomic

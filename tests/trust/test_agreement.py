@@ -414,3 +414,28 @@ def test_a_cap_that_lets_two_voters_decide_is_refused_at_start_up(settings):
     errors = two_voters_cannot_decide(None)
     assert [error.id for error in errors] == ["trust.E001"]
     assert "lets two votes decide" in errors[0].msg
+
+
+def test_a_demoted_voters_network_voice_passes_to_the_next_voter_from_that_network():
+    from tests.served import serve
+    from validations import services
+
+    item = ImageLabelFactory()
+    sleeper, housemate = VoterFactory(), VoterFactory()
+    for voter in (sleeper, housemate):
+        serve(voter, item)
+    services.vote_cast(contributor=sleeper, image_label_id=item.pk, answer="no", network="home")
+    services.vote_cast(contributor=housemate, image_label_id=item.pk, answer="yes", network="home")
+    item.refresh_from_db()
+    assert item.evidence == pytest.approx(-judgement_weight(sleeper))
+
+    sleeper.votes_counted, sleeper.demoted_at = False, timezone.now()
+    sleeper.save(update_fields=["votes_counted", "demoted_at"])
+    assert contributor_votes_recount(contributor_id=sleeper.pk) == 1
+
+    item.refresh_from_db()
+    weight = judgement_weight(housemate)
+    assert item.evidence == pytest.approx(weight)
+    assert Vote.objects.get(contributor=housemate).weight == pytest.approx(weight)
+    # Settled: a recount of the housemate changes nothing, and the rule still holds.
+    assert contributor_votes_recount(contributor_id=housemate.pk) == 0
