@@ -169,15 +169,12 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
             )
             if (vote.counted, vote.weight) == (counting, target):
                 continue
-            delta = SIGN[vote.answer] * (target - vote.weight)
-            established = is_established(contributor, at=vote.created_at)
             Vote.objects.filter(pk=vote.pk).update(counted=counting, weight=target)
-            consensus_apply(
-                image_label_id=vote.image_label_id,
-                image_public=vote.image_label.image.is_public,
-                annotatable=vote.image_label.label.kind == LabelKind.OBJECT,
-                evidence_delta=delta,
-                established_delta=delta if established else 0.0,
+            _recounted_evidence_apply(
+                image_label=vote.image_label,
+                contributor=contributor,
+                given_at=vote.created_at,
+                delta=SIGN[vote.answer] * (target - vote.weight),
                 counted_delta=int(counting) - int(vote.counted),
             )
             if vote.weight > 0 and target == 0 and vote.network:
@@ -204,14 +201,31 @@ def _network_voice_handover(vote: Vote) -> None:
     if weight == 0:
         return
     Vote.objects.filter(pk=successor.pk).update(weight=weight)
-    delta = SIGN[successor.answer] * weight
-    established = is_established(successor.contributor, at=successor.created_at)
+    _recounted_evidence_apply(
+        image_label=vote.image_label,
+        contributor=successor.contributor,
+        given_at=successor.created_at,
+        delta=SIGN[successor.answer] * weight,
+    )
+
+
+def _recounted_evidence_apply(
+    *,
+    image_label: ImageLabel,
+    contributor: Contributor,
+    given_at,
+    delta: float,
+    counted_delta: int = 0,
+) -> None:
+    """Apply a recount's correction of one vote to its item's consensus."""
+    established = is_established(contributor, at=given_at)
     consensus_apply(
-        image_label_id=vote.image_label_id,
-        image_public=vote.image_label.image.is_public,
-        annotatable=vote.image_label.label.kind == LabelKind.OBJECT,
+        image_label_id=image_label.pk,
+        image_public=image_label.image.is_public,
+        annotatable=image_label.label.kind == LabelKind.OBJECT,
         evidence_delta=delta,
         established_delta=delta if established else 0.0,
+        counted_delta=counted_delta,
     )
 
 
