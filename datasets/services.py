@@ -37,6 +37,7 @@ from django.db.models import (
     TextField,
 )
 from django.db.models.functions import TruncDate
+from django.db.models.lookups import In
 from django.urls import reverse
 from django.utils import timezone
 
@@ -185,7 +186,7 @@ class Selection:
 
 def export_select(request: ExportRequest) -> Selection:
     """Compile the query and build the image selection (nothing is read yet)."""
-    positive = Q(**_positive_fields(request))
+    positive = _positive(request)
     negative = Q(state=ImageLabelState.REJECTED, probability__lte=1 - request.min_probability)
     if request.min_votes:
         negative &= Q(counted_votes__gte=request.min_votes)
@@ -222,13 +223,12 @@ def export_select(request: ExportRequest) -> Selection:
     )
 
 
-def _positive_fields(request: ExportRequest, prefix: str = "") -> dict:
-    """What makes an image-label a label of the export, as filter keywords (with `prefix`,
-    from rows that point at image-labels)."""
-    fields = {"state": ImageLabelState.CONFIRMED, "probability__gte": request.min_probability}
+def _positive(request: ExportRequest) -> Q:
+    """What makes an image-label a label of the export."""
+    positive = Q(state=ImageLabelState.CONFIRMED, probability__gte=request.min_probability)
     if request.min_votes:
-        fields["counted_votes__gte"] = request.min_votes
-    return {f"{prefix}{name}": value for name, value in fields.items()}
+        positive &= Q(counted_votes__gte=request.min_votes)
+    return positive
 
 
 def export_records(selection: Selection, *, base_url: str) -> Iterator[dict]:
@@ -332,10 +332,7 @@ class _AnyOf(Lookup):
     prepare_rhs = False
 
     def as_sql(self, compiler, connection):
-        column, params = self.process_lhs(compiler, connection)
-        field = self.lhs.output_field
-        values = [field.get_db_prep_value(value, connection) for value in self.rhs]
-        return f"{column} IN ({', '.join(['%s'] * len(values))})", (*params, *values)
+        return In(self.lhs, self.rhs).as_sql(compiler, connection)
 
     def as_postgresql(self, compiler, connection):
         column, params = self.process_lhs(compiler, connection)
