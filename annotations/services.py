@@ -283,6 +283,11 @@ def _shape_facts_sync(annotation: Annotation) -> None:
         for name, value in shape.get("refinements", {}).items()
         if name in refinement_ids
     )
+    # For those who keep forms of the shapes of their own (the exports'), once they are saved;
+    # a listener's failure is logged and leaves the drawing saved.
+    transaction.on_commit(
+        lambda: announce("annotation.drawn", annotation_id=annotation.pk), robust=True
+    )
 
 
 @transaction.atomic

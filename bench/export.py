@@ -19,9 +19,12 @@ image-labels' counters, never the vote rows. Then, per database:
   annotations per second (entries, i.e. shapes; counted in the body; annotation rows beside),
   time to first body byte, total time, bytes, and the serving process's peak RSS (``VmHWM``,
   and ``VmRSS`` sampled every 20 ms) with where the CPU went;
-* where the time goes - the export's own functions in-process on the first 20k images:
-  SQL per page by statement, rows to records (Python), encoding by the format's writer, and
-  the top of a cProfile (printed when a streamed export misses its target);
+* where the time goes - the Python writers' functions in-process on the first 20k images
+  (SQL per page by statement, rows to records, encoding by the format's writer, and the top
+  of a cProfile, printed when a streamed export misses its target). On PostgreSQL the
+  streamed JSONL and COCO over HTTP are written by the database itself
+  (``datasets/database_writers.py``); the Python writers serve ordered exports, the other
+  formats, archives and SQLite;
 * the live count - ``export_select`` (``compile_query`` included) and the images count for a
   10-term query, and the whole ``export_preview`` beside it; EXPLAIN ANALYZE when it misses;
 * archive (at the larger database of the run) - ``export_archive_build`` of a job started
@@ -67,6 +70,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -636,14 +640,16 @@ def archive_files_ensure(seeder: Seeder, media_root: Path) -> dict[str, Any]:
         path = media_root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+    width, height = ARCHIVE_JPEG_SIZE
+    with connection.cursor() as cur:
+        # The rows describe their files as ingest would, CRC-32 included (a run before this
+        # one was recorded may have left it out).
+        cur.execute(
+            "UPDATE donations_image SET byte_size = %s, width = %s, height = %s, crc32 = %s "
+            "WHERE file = ANY(%s) AND crc32 IS DISTINCT FROM %s",
+            [len(data), width, height, zlib.crc32(data), names, zlib.crc32(data)],
+        )
     if recorded is None or written:
-        width, height = ARCHIVE_JPEG_SIZE
-        with connection.cursor() as cur:
-            cur.execute(
-                "UPDATE donations_image SET byte_size = %s, width = %s, height = %s "
-                "WHERE file = ANY(%s)",
-                [len(data), width, height, written],
-            )
         recorded = {
             "query": query,
             "images": len(names),
@@ -887,6 +893,19 @@ def whole_export_counts() -> dict[str, int]:
 # --- Worker: seeding and in-process figures for one database, in its own process -------------
 
 
+def outlines_refresh(seeder: Seeder) -> dict[str, Any]:
+    """The outlines' export forms, as the first export would work them out (none when a run
+    before did it), then statistics for the planner."""
+    from datasets.services import export_outlines_refresh
+
+    started = time.perf_counter()
+    count = export_outlines_refresh()
+    seconds = time.perf_counter() - started
+    with seeder.conn.cursor() as cur:
+        cur.execute("ANALYZE datasets_exportoutline")
+    return {"count": count, "seconds": seconds}
+
+
 def worker(args: argparse.Namespace) -> None:
     import warnings
 
@@ -908,6 +927,7 @@ def worker(args: argparse.Namespace) -> None:
             # statistics, and the planner would misjudge every join to them.
             cur.execute("ANALYZE labels_app_label, labels_app_labelterm")
         counts = seeder.counts()
+        outlines = outlines_refresh(seeder)
         archive = (
             archive_files_ensure(seeder, Path(os.environ["MEDIA_ROOT"])) if args.archive else None
         )
@@ -919,6 +939,10 @@ def worker(args: argparse.Namespace) -> None:
         f"({counts['confirmed']:,} confirmed, {counts['rejected']:,} rejected, "
         f"{counts['open']:,} open), {counts['annotations']:,} annotations with "
         f"{counts['shapes']:,} shapes and {counts['refinements']:,} refinement values"
+    )
+    print(
+        f"  export outlines (datasets.ExportOutline) worked out: {outlines['count']:,} in "
+        f"{outlines['seconds']:.1f} s (the first export after a bulk load pays this once)"
     )
     if counts["misplaced"]:
         raise SystemExit(f"{counts['misplaced']:,} annotations sit on undecided image-labels.")

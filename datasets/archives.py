@@ -1,10 +1,10 @@
 """Building an archive export: the image files as stored (never decoded or re-encoded) and the
 format's own files, in one streaming ZIP written to media storage.
 
-Two passes over a spool file on disk, so memory stays flat at any size: first the records are
-read from the database a page at a time; then, a page of them at a time, the images that are
-still public are copied into the ZIP (an image hidden meanwhile is left out) and the records
-kept go to a second spool, from which the format's files are written last.
+One pass over the records, a page at a time, so memory stays flat at any size: a batch of
+images is re-checked as still public (an image hidden meanwhile is left out), their files are
+copied into the ZIP and the records kept go to a spool file, from which the format's files are
+written last.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import islice
 
@@ -28,7 +30,51 @@ ARCHIVE_FORMATS = ("coco", "voc", "yolo", "yolo_seg", "imagefolder")
 # Images re-checked as still public in one query, just before their files are copied.
 STILL_PUBLIC_BATCH = 500
 PERMISSIONS = 0o644
+# The copy buffer: a photo fits in one read, a bigger file goes through in pieces.
+COPY_BYTES = 1024 * 1024
+# Batches of files queued for the copying thread at most.
+COPIES_AHEAD = 2
 Progress = Callable[[int], None]
+
+
+class _Archive(zipfile.ZipFile):
+    """zipfile's writer with one addition: a stored member whose size and CRC-32 are known
+    beforehand (recorded at ingest). zipfile's own writer hashes every byte as it goes and
+    then seeks back to patch the header; this one writes the complete header once and then
+    the bytes as read, the way zipfile's own `mkdir` writes a header it knows."""
+
+    def write_known(self, member: zipfile.ZipInfo, source, *, size: int, crc: int, buffer):
+        member.compress_type = zipfile.ZIP_STORED
+        member.file_size = member.compress_size = size
+        member.CRC = crc
+        with self._lock:
+            if self._writing:
+                raise ValueError("Another member of the archive is being written.")
+            if self.fp.tell() != self.start_dir:
+                self.fp.seek(self.start_dir)
+            member.header_offset = self.start_dir
+            self._writecheck(member)
+            self._didModify = True
+            # ZIP64 sizes in the local header only when the size needs them, as zipfile does.
+            self.fp.write(member.FileHeader())
+            _bytes_copy(source, self.fp, size=size, buffer=buffer)
+            self.start_dir = self.fp.tell()
+            self.filelist.append(member)
+            self.NameToInfo[member.filename] = member
+
+
+def _bytes_copy(source, target, *, size: int, buffer: memoryview) -> None:
+    """Exactly `size` bytes of `source` to `target`; a file that turns out shorter or longer
+    than its header says would make the archive unreadable, so it is an error."""
+    left = size
+    while left:
+        read = source.readinto(buffer[: min(left, len(buffer))])
+        if not read:
+            raise OSError(f"{getattr(source, 'name', 'A file')} ended {left} bytes early.")
+        target.write(buffer[:read])
+        left -= read
+    if source.readinto(buffer[:1]):
+        raise OSError(f"{getattr(source, 'name', 'A file')} is longer than {size} bytes.")
 
 
 def _replay(spool) -> Iterator[dict]:
@@ -90,6 +136,44 @@ def _member(name: str, modified: datetime, compression: int) -> zipfile.ZipInfo:
     return member
 
 
+def _batches(pages: Iterable[list[tuple[dict, str]]]) -> Iterator[list[tuple[dict, str]]]:
+    pairs = (pair for page in pages for pair in page)
+    while batch := list(islice(pairs, STILL_PUBLIC_BATCH)):
+        yield batch
+
+
+def _still_public(batch: list[tuple[dict, str]]) -> dict[str, tuple[int, int | None]]:
+    """The batch's images that are still public, by id: their files' recorded size and CRC."""
+    rows = (
+        Image.objects.public()
+        .filter(pk__in=[record["id"] for record, _ in batch])
+        .values_list("pk", "byte_size", "crc32")
+    )
+    return {str(pk): (size, crc) for pk, size, crc in rows}
+
+
+def _images_copy(archive: _Archive, files: list[tuple], *, modified: datetime) -> int:
+    """Copy a batch of (stored name, paths in the archive, size, CRC) into the archive;
+    returns how many files."""
+    buffer = memoryview(bytearray(COPY_BYTES))
+    for stored, paths, size, crc in files:
+        with default_storage.open(stored, "rb") as source:
+            actual = source.size
+            # A CRC describes the file only while it is as long as it was at ingest.
+            known = crc is not None and actual == size
+            for number, path in enumerate(paths):
+                if number:
+                    source.seek(0)
+                member = _member(path, modified, zipfile.ZIP_STORED)
+                if known:
+                    archive.write_known(member, source, size=size, crc=crc, buffer=buffer)
+                else:
+                    member.file_size = actual  # for zipfile's choice of ZIP64 or not
+                    with archive.open(member, "w") as target:
+                        _bytes_copy(source, target, size=actual, buffer=buffer)
+    return len(files)
+
+
 def archive_write(
     *,
     export_format: str,
@@ -101,39 +185,47 @@ def archive_write(
 ) -> int:
     """Write the ZIP to the binary file `output`; returns the number of images in it.
 
-    The image files are stored as they are (a photo does not compress) with zipfile straight
-    from one read of each: no re-chunking on the way, so the copy runs near the disk's speed."""
+    The image files are stored as they are (a photo does not compress). A file whose CRC-32
+    was recorded at ingest is copied without being hashed again; any other one gets its CRC
+    worked out on the way, by zipfile.
+
+    The files are copied by a thread of its own while this one reads the next batch from the
+    database: the copy is system calls (the GIL released), the records are Python and
+    waiting on queries, so each goes on while the other waits. The copies run in order, one
+    batch at a time; this thread alone touches the database and reports progress."""
     modified = datetime.now(UTC)
     kept_count = 0
-    with (
-        tempfile.TemporaryFile() as records,
-        tempfile.TemporaryFile() as kept,
-        zipfile.ZipFile(output, "w") as archive,
-    ):
-        for page in pages:
-            for record, stored in page:
-                # The storage name rides along in the private spool only.
-                line = orjson.dumps({**record, "_stored": stored}, option=orjson.OPT_APPEND_NEWLINE)
-                records.write(line)
-        replay = _replay(records)
-        while batch := list(islice(replay, STILL_PUBLIC_BATCH)):
-            public = {
-                str(pk)
-                for pk in Image.objects.public()
-                .filter(pk__in=[record["id"] for record in batch])
-                .values_list("pk", flat=True)
-            }
-            for record in batch:
-                stored = record.pop("_stored")
-                if record["id"] not in public:
-                    continue
-                with default_storage.open(stored, "rb") as file:
-                    data = file.read()
-                for path in _image_paths(export_format, record):
-                    archive.writestr(_member(path, modified, zipfile.ZIP_STORED), data)
-                kept.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+    with tempfile.TemporaryFile() as kept, _Archive(output, "w") as archive:
+        copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-copy")
+        copies: deque[Future[int]] = deque()
+
+        def copied(finished: Future[int]) -> None:
+            nonlocal kept_count
+            for _ in range(finished.result()):
                 kept_count += 1
                 progress(kept_count)
+
+        try:
+            for batch in _batches(pages):
+                public = _still_public(batch)
+                files = []
+                for record, stored in batch:
+                    if record["id"] not in public:
+                        continue
+                    files.append(
+                        (stored, _image_paths(export_format, record), *public[record["id"]])
+                    )
+                    kept.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+                copies.append(copier.submit(_images_copy, archive, files, modified=modified))
+                # No more than COPIES_AHEAD batches wait, so memory stays flat when the
+                # copies are the slower side (storage far away).
+                while copies and (copies[0].done() or len(copies) > COPIES_AHEAD):
+                    copied(copies.popleft())
+            while copies:
+                copied(copies.popleft())
+        finally:
+            # On a failure, the batches not yet started are dropped.
+            copier.shutdown(cancel_futures=True)
         kept.flush()
         for name, chunks in _text_members(export_format, header, kept, categories=categories):
             member = _member(name, modified, zipfile.ZIP_DEFLATED)

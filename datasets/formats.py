@@ -69,11 +69,18 @@ def _separated(entries: Iterable[bytes]) -> Iterator[bytes]:
         separator = b","
 
 
+JSON_CLOSING = b"]}\n"
+
+
+def json_opening(header: dict) -> bytes:
+    return orjson.dumps(header)[:-1] + b',"images":['
+
+
 def json_chunks(header: dict, records: Iterable[dict]) -> Iterator[bytes]:
     """One JSON document: the header's fields, then "images": [...]."""
-    yield orjson.dumps(header)[:-1] + b',"images":['
+    yield json_opening(header)
     yield from _chunked(_separated(orjson.dumps(record) for record in records))
-    yield b"]}\n"
+    yield JSON_CLOSING
 
 
 def jsonl_chunks(header: dict, records: Iterable[dict]) -> Iterator[bytes]:
@@ -154,20 +161,47 @@ def coco_segment(shape: dict, width: int, height: int) -> tuple[list, float, lis
     return polygon, round(shape_area(shape) * width * height, 2), bbox
 
 
-def coco_chunks(
-    header: dict, records: Iterable[dict], *, categories: list[dict]
-) -> Iterator[bytes]:
-    """COCO instances JSON. Images stream out as they are read; their annotations wait in a
-    temporary file (disk, not memory) and follow once the images are done — one pass over
-    the database, image numbers that cannot shift. Negatives are listed per image as
-    `neg_category_ids` (the LVIS convention)."""
+# A COCO annotation (one shape) is numbered from its annotation's id: annotation id ×
+# SHAPE_ID_STRIDE + its place among the shapes (from 1), the same in every export.
+SHAPE_ID_STRIDE = 1000
+
+
+def coco_fields(shape: dict, width: int, height: int) -> bytes:
+    """A shape's COCO annotation fields from segmentation on, as JSON object members (no
+    braces): what does not depend on the export it is in."""
+    segment, area, bbox = coco_segment(shape, width, height)
+    fields = {
+        "segmentation": [segment],
+        "area": area,
+        "bbox": bbox,
+        "iscrowd": 0,
+        "attributes": shape.get("refinements", {}),
+    }
+    return orjson.dumps(fields)[1:-1]
+
+
+def coco_annotation(*, shape_id: int, image_id: int, category_id: int, fields: bytes) -> bytes:
+    return b'{"id":%d,"image_id":%d,"category_id":%d,%b}' % (
+        shape_id,
+        image_id,
+        category_id,
+        fields,
+    )
+
+
+COCO_BETWEEN = b'],"annotations":['
+COCO_CLOSING = b"]}\n"
+
+
+def coco_opening(header: dict, categories: list[dict]) -> bytes:
+    """COCO instances JSON up to the first image entry."""
     info = {
         "description": header["notice"],
         "version": header["dataset_version"],
         "query": header["query"],
     }
     licence = {"id": 1, "name": "CC0 1.0", "url": CC0_URL}
-    yield (
+    return (
         b'{"info":'
         + orjson.dumps(info)
         + b',"licenses":'
@@ -176,23 +210,33 @@ def coco_chunks(
         + orjson.dumps(categories)
         + b',"images":['
     )
+
+
+def coco_chunks(
+    header: dict, records: Iterable[dict], *, categories: list[dict]
+) -> Iterator[bytes]:
+    """COCO instances JSON. Images stream out as they are read; their annotations wait in a
+    temporary file (disk, not memory) and follow once the images are done — one pass over
+    the database, image numbers that cannot shift. Negatives are listed per image as
+    `neg_category_ids` (the LVIS convention)."""
+    yield coco_opening(header, categories)
     # The spool's buffer bounds what waits in memory. The replay goes out a chunk at a time,
     # like the images: Daphne buffers whatever it is handed without backpressure, and blocks
     # of a megabyte read from disk piled up in it faster than a client took them.
     with tempfile.TemporaryFile(buffering=CHUNK_BYTES) as spool:
         yield from _chunked(_separated(_coco_images(records, categories, spool)))
-        yield b'],"annotations":['
+        yield COCO_BETWEEN
         spool.seek(0)
         while block := spool.read(CHUNK_BYTES):
             yield block
-    yield b"]}\n"
+    yield COCO_CLOSING
 
 
 def _coco_images(records: Iterable[dict], categories: list[dict], spool) -> Iterator[bytes]:
     """Each record's COCO image entry, numbered from 1; its annotations are written to the
     spool, comma-separated."""
     category_of = {category["name"]: category["id"] for category in categories}
-    annotation_id = 0
+    separator = b""
     for number, record in enumerate(records, start=1):
         width, height = record["width"], record["height"]
         yield orjson.dumps(
@@ -216,23 +260,15 @@ def _coco_images(records: Iterable[dict], categories: list[dict], spool) -> Iter
             category = category_of.get(annotation["label"])
             if category is None:
                 continue
-            for shape in annotation["shapes"]:
-                segment, area, bbox = coco_segment(shape, width, height)
-                if annotation_id:
-                    spool.write(b",")
-                annotation_id += 1
+            for place, shape in enumerate(annotation["shapes"], start=1):
+                spool.write(separator)
+                separator = b","
                 spool.write(
-                    orjson.dumps(
-                        {
-                            "id": annotation_id,
-                            "image_id": number,
-                            "category_id": category,
-                            "segmentation": [segment],
-                            "area": area,
-                            "bbox": bbox,
-                            "iscrowd": 0,
-                            "attributes": shape.get("refinements", {}),
-                        }
+                    coco_annotation(
+                        shape_id=annotation["id"] * SHAPE_ID_STRIDE + place,
+                        image_id=number,
+                        category_id=category,
+                        fields=coco_fields(shape, width, height),
                     )
                 )
 

@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from .querysets import ExportJobQuerySet
+from .querysets import ExportJobQuerySet, ExportOutlineQuerySet
 
 
 class ExportJobState(models.TextChoices):
@@ -73,3 +73,31 @@ class ExportJob(models.Model):
             return None
         elapsed = (timezone.now() - self.started_at).total_seconds()
         return round(elapsed / self.rows_done * (self.rows_total - self.rows_done))
+
+
+class ExportOutline(models.Model):
+    """An outline (the current shapes of an image-label's annotation) in the forms exports
+    write, worked out once per change rather than on every export: the record's shapes with
+    their pixel forms and boxes, and each shape's COCO fields. On PostgreSQL the export's text
+    is built by the database (`datasets.database_writers`) and pastes these in."""
+
+    image_label = models.OneToOneField(
+        "labels_app.ImageLabel", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    annotation = models.OneToOneField(
+        "annotations.Annotation", on_delete=models.CASCADE, related_name="export_outline"
+    )
+    revision = models.PositiveIntegerField(help_text="The annotation revision these forms are of.")
+    # A decided refinement changes the shapes within a revision; the annotation's updated_at
+    # changes with every change of its shapes.
+    drawn_at = models.DateTimeField(help_text="The annotation's updated_at these forms are of.")
+    shapes = models.TextField(help_text="JSON: the shapes, each with pixels, bbox, bbox_pixels.")
+    coco = models.TextField(
+        help_text="One line per shape: its COCO annotation fields from segmentation on, as JSON "
+        "object members (without the braces)."
+    )
+
+    objects = ExportOutlineQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"export outline of annotation {self.annotation_id} r{self.revision}"

@@ -21,3 +21,13 @@ class ExportJobQuerySet(models.QuerySet):
 
     def finished_before(self, moment: datetime) -> ExportJobQuerySet:
         return self.filter(state__in=["done", "failed"], finished_at__lt=moment)
+
+
+class ExportOutlineQuerySet(models.QuerySet):
+    def stale_annotations(self, annotations: models.QuerySet) -> models.QuerySet:
+        """The annotations whose current shapes have no export forms yet (new, redrawn or
+        refined since)."""
+        current = self.filter(
+            annotation=models.OuterRef("pk"), drawn_at=models.OuterRef("updated_at")
+        )
+        return annotations.filter(~models.Exists(current))

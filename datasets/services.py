@@ -27,6 +27,7 @@ from django.core import signing
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import (
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -45,13 +46,13 @@ from annotations.models import Annotation, AnnotationRevision
 from annotations.shapes import shape_bounds
 from contributors.models import Contributor
 from core.errors import DomainError
-from donations.models import Image
-from donations.querysets import public_q
+from donations.models import Image, ImageStatus
+from donations.querysets import PUBLIC_STATUS
 from labels_app.models import ImageLabel, ImageLabelState, Label, LabelKind
 from validations.models import Vote
 
-from . import archives, formats, live, tasks
-from .models import ExportJob, ExportJobState
+from . import archives, database_writers, formats, live, tasks
+from .models import ExportJob, ExportJobState, ExportOutline
 from .query.compiler import CompiledQuery, compile_query
 
 logger = logging.getLogger(__name__)
@@ -179,9 +180,22 @@ class Selection:
     positive: Q
     negative: Q
     order: CompiledQuery | None = None  # the query's `order by`, when it has one
+    # The images the query matches, when the selection is exactly those of them with one of
+    # `facts()`: a writer that reads each image's facts anyway can check that itself.
+    matching: object | None = None
 
     def count(self) -> int:
         return self.image_ids.count()
+
+    def facts(self):
+        """The image-labels the export writes: its labels and negatives."""
+        facts = ImageLabel.objects.order_by()
+        if self.labels:
+            facts = facts.filter(label_id__in=self.labels)
+        wanted = self.positive
+        if self.request.include_negatives:
+            wanted = wanted | self.negative
+        return facts.filter(wanted)
 
 
 def export_select(request: ExportRequest) -> Selection:
@@ -198,20 +212,33 @@ def export_select(request: ExportRequest) -> Selection:
     facts = ImageLabel.objects.filter(image_id=OuterRef("pk"))
     if labels:
         facts = facts.filter(label_id__in=labels)
+    checked_by_facts = None
     if request.annotations_only:
         images = images.filter(matching, Exists(facts.filter(positive, annotation__isnull=False)))
-    elif request.include_negatives:
-        images = images.filter(matching, Exists(facts.filter(positive | negative)))
+    elif compiled is not None and compiled.anchored:
+        # The query itself asks for a label fact of `labels` (compiled with these facts): a
+        # second look-up per image would find what the first already did.
+        images = images.filter(matching)
     else:
-        images = images.filter(matching, Exists(facts.filter(positive)))
+        checked_by_facts = images.filter(matching)
+        wanted = positive | negative if request.include_negatives else positive
+        images = checked_by_facts.filter(Exists(facts.filter(wanted)))
     image_ids = images.order_by().values("pk")
     if labels and request.include_negatives and not request.annotations_only:
         # Images confirmed *not* to show the query's labels come along as negatives: what a
         # detector of those labels learns "absent" from. A union rather than an OR, so that
-        # PostgreSQL joins each side on its indexes instead of filtering every image.
-        absent = ImageLabel.objects.filter(negative, public_q("image__"), label_id__in=labels)
+        # PostgreSQL joins each side on its indexes instead of filtering every image. Their
+        # image is public when it has none of the other statuses (a check constraint allows
+        # no more): an anti-join PostgreSQL can answer from the few such images in the
+        # status index instead of looking up the image of every fact.
+        hidden = Image.objects.filter(
+            pk=OuterRef("image_id"),
+            status__in=[status for status in ImageStatus.values if status != PUBLIC_STATUS],
+        )
+        absent = ImageLabel.objects.filter(negative, label_id__in=labels).exclude(Exists(hidden))
         image_ids = image_ids.union(absent.values("image_id"))
         images = Image.objects.filter(pk__in=image_ids)
+        checked_by_facts = None
     return Selection(
         request=request,
         images=images.order_by("pk"),
@@ -220,6 +247,7 @@ def export_select(request: ExportRequest) -> Selection:
         positive=positive,
         negative=negative,
         order=compiled if compiled is not None and compiled.order_key else None,
+        matching=checked_by_facts,
     )
 
 
@@ -243,6 +271,7 @@ def export_pages(selection: Selection, *, base_url: str) -> Iterator[list[tuple[
     """The records a page at a time, each with the name of its image file in storage (for
     archives, which copy the files; the name itself never leaves the site), in the query's
     order (else by image id)."""
+    export_outlines_refresh()
     url = _file_url(base_url)
     labels = _label_names()
     for rows in _row_pages(selection):
@@ -353,16 +382,76 @@ def _page_facts(selection: Selection, ids: list) -> tuple[list[tuple], dict[int,
     if not confirmed:
         return facts, {}
     # By the image-labels' ids, not a join: PostgreSQL planned the join as a scan of every
-    # annotation on each page. The shapes come as the stored text, for orjson (several times
-    # faster than JSONField's json.loads).
-    shapes = ExpressionWrapper(F("shapes"), output_field=TextField())
-    outlines = Annotation.objects.filter(_AnyOf(F("image_label_id"), confirmed))
+    # annotation on each page.
+    outlines = ExportOutline.objects.filter(_AnyOf(F("image_label_id"), confirmed))
     return facts, {
-        image_label: (revision, text)
-        for image_label, revision, text in outlines.values_list(
-            "image_label_id", "revision", shapes
+        image_label: (annotation, revision, text)
+        for image_label, annotation, revision, text in outlines.values_list(
+            "image_label_id", "annotation_id", "revision", "shapes"
         )
     }
+
+
+OUTLINE_BATCH = 2000
+
+
+def export_outlines_refresh(*, annotation_ids: list[int] | None = None) -> int:
+    """Work out the export forms (`ExportOutline`) of the outlines drawn, redrawn or refined
+    since they were last worked out (of all, or of the given annotations); returns how many.
+
+    A change of shapes asks for it once committed (the annotations app announces
+    "annotation.drawn"), and every export starts with it, so no export reads the forms of
+    older shapes; usually there is nothing or little left to do."""
+    annotations = Annotation.objects.all()
+    if annotation_ids is not None:
+        annotations = annotations.filter(pk__in=annotation_ids)
+    # The shapes come as the stored text, for orjson (several times faster than JSONField's
+    # json.loads).
+    shapes = ExpressionWrapper(F("shapes"), output_field=TextField())
+    stale = (
+        ExportOutline.objects.stale_annotations(annotations)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "image_label_id",
+            "revision",
+            "updated_at",
+            shapes,
+            "image_label__image__width",
+            "image_label__image__height",
+        )
+    )
+    done, last = 0, 0
+    # Keyset batches: each an index range of the annotations, not the whole table again.
+    while batch := list(stale.filter(pk__gt=last)[:OUTLINE_BATCH]):
+        last = batch[-1][0]
+        outlines = []
+        for pk, image_label, revision, drawn_at, text, width, height in batch:
+            drawn = [shape_with_pixels(shape, width, height) for shape in orjson.loads(text)]
+            outlines.append(
+                ExportOutline(
+                    image_label_id=image_label,
+                    annotation_id=pk,
+                    revision=revision,
+                    drawn_at=drawn_at,
+                    shapes=orjson.dumps(drawn).decode(),
+                    coco="\n".join(
+                        formats.coco_fields(shape, width, height).decode() for shape in drawn
+                    ),
+                )
+            )
+        ExportOutline.objects.bulk_create(
+            outlines,
+            update_conflicts=True,
+            unique_fields=["image_label"],
+            update_fields=["annotation", "revision", "drawn_at", "shapes", "coco"],
+        )
+        done += len(outlines)
+    return done
+
+
+def annotation_drawn(*, annotation_id: int) -> None:
+    export_outlines_refresh(annotation_ids=[annotation_id])
 
 
 @contextmanager
@@ -429,14 +518,12 @@ def _page_records(
                 "negatives": negatives,
                 "annotations": [
                     {
+                        "id": annotation,
                         "label": name,
                         "revision": revision,
-                        "shapes": [
-                            shape_with_pixels(shape, width, height)
-                            for shape in orjson.loads(shapes)
-                        ],
+                        "shapes": orjson.loads(shapes),
                     }
-                    for name, revision, shapes in outlined
+                    for name, annotation, revision, shapes in outlined
                 ],
             }
             page.append((record, stored))
@@ -494,6 +581,8 @@ def dataset_version() -> str:
 def export_stream(selection: Selection, *, base_url: str) -> Iterator[bytes]:
     """The export's bytes in its format, a chunk at a time."""
     request = selection.request
+    if request.format in DATABASE_WRITTEN and database_writers.writes(selection):
+        return _database_written(selection, base_url=base_url)
     options: dict = {}
     if request.format in formats.WITH_CATEGORIES:
         options["categories"] = export_categories(selection)
@@ -502,6 +591,23 @@ def export_stream(selection: Selection, *, base_url: str) -> Iterator[bytes]:
     return formats.WRITERS[request.format](
         export_header(selection), export_records(selection, base_url=base_url), **options
     )
+
+
+DATABASE_WRITTEN = ("json", "jsonl", "coco")
+
+
+def _database_written(selection: Selection, *, base_url: str) -> Iterator[bytes]:
+    export_outlines_refresh()
+    url = _file_url(base_url)
+    header = export_header(selection)
+    export_format = selection.request.format
+    if export_format == "jsonl":
+        yield from database_writers.record_lines(selection, url=url)
+    elif export_format == "json":
+        yield from database_writers.json_chunks(selection, header, url=url)
+    else:
+        categories = export_categories(selection)
+        yield from database_writers.coco_chunks(selection, header, categories=categories, url=url)
 
 
 def export_file_name(request: ExportRequest) -> str:
@@ -513,15 +619,17 @@ def export_file_name(request: ExportRequest) -> str:
 
 def export_preview(selection: Selection, *, samples: int = 8) -> dict:
     """What an export would hold, before downloading it: counts and a few image ids."""
-    facts = ImageLabel.objects.filter(image_id__in=selection.image_ids)
+    facts = selection.facts().filter(image_id__in=selection.image_ids)
     if selection.labels:
-        facts = facts.filter(label_id__in=selection.labels)
-    wanted = selection.positive
-    if selection.request.include_negatives:
-        wanted = wanted | selection.negative
+        # Every selected image has a wanted fact of the labels (export_select asks for one),
+        # so its images are those of its facts: the selection is worked out once, not twice.
+        # Without labels that would be every fact of every image (2.2M at 1M images) to
+        # tell apart, slower than a second pass.
+        counts = facts.aggregate(images=Count("image_id", distinct=True), image_labels=Count("pk"))
+    else:
+        counts = {"images": selection.count(), "image_labels": facts.count()}
     return {
-        "images": selection.count(),
-        "image_labels": facts.filter(wanted).count(),
+        **counts,
         "samples": [str(pk) for pk in selection.images.values_list("pk", flat=True)[:samples]],
     }
 

@@ -7,6 +7,7 @@ the API and the benchmark. Every refusal is a DomainError that names the problem
 import hashlib
 import io
 import warnings
+import zlib
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -65,6 +66,9 @@ class ProcessedImage:
     width: int
     height: int
     sha256: str
+    # The stored bytes' CRC-32, as a ZIP entry names it: archives copy the file without
+    # reading it a second time to work it out.
+    crc32: int
     phash: str
     thumbnails: dict[int, bytes]
     notes: tuple[str, ...] = field(default=())
@@ -82,6 +86,7 @@ class ProcessedImage:
             "height": self.height,
             "original_format": self.original_format,
             "sha256": self.sha256,
+            "crc32": self.crc32,
             "phash": self.phash,
             **{f"phash_band{i}": band for i, band in enumerate(self.phash_bands)},
         }
@@ -209,6 +214,7 @@ def image_process(
         width=image.width,
         height=image.height,
         sha256=hashlib.sha256(content).hexdigest(),
+        crc32=zlib.crc32(content),
         phash=str(imagehash.phash(smallest)),
         thumbnails=thumbnails,
         notes=tuple(notes),

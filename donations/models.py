@@ -36,6 +36,13 @@ class Image(models.Model):
     height = models.PositiveIntegerField(editable=False)
     original_format = models.CharField(max_length=16, editable=False)
     sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    crc32 = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="CRC-32 of the stored file, worked out once at ingest (archives name it in "
+        "each entry instead of reading the file twice); empty where it is not known.",
+    )
     phash = models.CharField(max_length=16, db_index=True, editable=False)
     # The 64-bit perceptual hash in four 16-bit bands: two hashes within t bits have a band
     # within t // 4 bits, so near-duplicate candidates come from IN lookups on four indexes
@@ -111,6 +118,9 @@ class Image(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(width__gt=0, height__gt=0), name="image_has_pixels"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(crc32__lte=0xFFFFFFFF), name="image_crc32_is_32_bits"
             ),
             models.CheckConstraint(
                 condition=~models.Q(near_duplicate_of=models.F("pk")),

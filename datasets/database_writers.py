@@ -1,0 +1,323 @@
+"""On PostgreSQL the database writes the streamed JSON, JSON Lines and COCO text itself.
+
+Building a record in Python costs more than everything else an export does, so here one
+`COPY (SELECT …) TO STDOUT` per page of images turns them into their lines: the images in id
+order, merge-joined with their facts grouped per image and the outlines' export forms
+(`ExportOutline`, worked out once per revision). The Python writers (`formats`) stay the one
+path of every other database, of ordered exports and of CSV, Parquet and archives; a test
+checks that the two write the same.
+
+The SQL around the selection is fixed text: the selection and its facts are the ORM's own
+queries (the query language never becomes SQL text), set in as subqueries with their
+parameters.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import orjson
+from django.db import connection
+from django.db.models import QuerySet
+
+from donations.models import Image
+from labels_app.models import ImageLabelState, Label
+
+from . import formats
+from .models import ExportOutline
+
+IMAGE_FIELDS = ("id", "width", "height", "file", "created_at")
+FACT_FIELDS = (
+    "id",
+    "image_id",
+    "label_id",
+    "state",
+    "probability",
+    "yes_count",
+    "no_count",
+    "unsure_count",
+    "counted_votes",
+)
+
+# The fields every image entry shares. The file's extension as the Python writers take it
+# (after the last dot); to_json quotes and escapes text.
+_FILE_NAME = "to_json(i.id || '.' || substring(i.file from '[^.]*$'))"
+_DONATED = "to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+_PROBABILITY = "round(f.probability::numeric, 6)"
+_CONFIRMED = f"'{ImageLabelState.CONFIRMED.value}'"  # a constant of the code, not input
+
+RECORD_LINES = f"""
+SELECT '{{"id":"' || i.id || '","url":"' || %s || i.id || %s || '","file_name":'
+    || {_FILE_NAME} || ',"width":' || i.width || ',"height":' || i.height
+    || ',"donated":"' || {_DONATED} || '","labels":[' || coalesce(facts.labels, '')
+    || '],"negatives":[' || coalesce(facts.negatives, '')
+    || '],"annotations":[' || coalesce(facts.annotations, '') || ']}}'
+FROM ({{images}}) AS i
+LEFT JOIN LATERAL (
+    SELECT
+        string_agg('{{"label":' || to_json(l.name) || ',"probability":' || {_PROBABILITY}
+            || ',"yes":' || f.yes_count || ',"no":' || f.no_count
+            || ',"unsure":' || f.unsure_count || ',"votes":' || f.counted_votes || '}}',
+            ',' ORDER BY l.name) FILTER (WHERE f.state = {_CONFIRMED}) AS labels,
+        string_agg('{{"label":' || to_json(l.name) || ',"probability":' || {_PROBABILITY}
+            || '}}', ',' ORDER BY l.name) FILTER (WHERE f.state <> {_CONFIRMED}) AS negatives,
+        string_agg('{{"id":' || o.annotation_id || ',"label":' || to_json(l.name)
+            || ',"revision":' || o.revision || ',"shapes":' || o.shapes || '}}',
+            ',' ORDER BY l.name) FILTER (WHERE o.annotation_id IS NOT NULL) AS annotations,
+        count(*) AS count
+    FROM ({{facts}}) AS f
+    JOIN {{labels}} AS l ON l.id = f.label_id
+    LEFT JOIN {{outlines}} AS o ON o.image_label_id = f.id AND f.state = {_CONFIRMED}
+    WHERE f.image_id = i.id
+) AS facts ON true
+{{with_facts}}
+ORDER BY i.id
+"""  # noqa: S608 (fixed text; values are parameters)
+
+# A page of COCO in one statement (one snapshot): its image entries, an empty line, then the
+# entries of their shapes. The shapes go to a spool until every image is out. An image is
+# numbered by its page and its place in it (the table's images in the pages before + place):
+# unique, and known before the pages before it are written, so pages can be written side by
+# side. (COCO asks for unique whole numbers, not consecutive ones.)
+COCO_PAGE = f"""
+WITH i AS MATERIALIZED (
+    SELECT i.*, %s + row_number() OVER (ORDER BY i.id) AS number FROM ({{images}}) AS i
+)
+SELECT line FROM (
+    SELECT 0 AS part, i.number, 0::bigint AS shape, '{{"id":' || i.number || ',"file_name":'
+        || {_FILE_NAME} || ',"width":' || i.width || ',"height":' || i.height
+        || ',"license":1,"coco_url":"' || %s || i.id || %s || '","date_captured":"'
+        || {_DONATED} || '","imagemonkey_id":"' || i.id || '","neg_category_ids":['
+        || coalesce(negatives.ids, '') || ']}}' AS line
+    FROM i
+    LEFT JOIN LATERAL (
+        SELECT string_agg(f.label_id::text, ',' ORDER BY l.name) AS ids
+        FROM ({{facts}}) AS f JOIN {{labels}} AS l ON l.id = f.label_id
+        WHERE f.image_id = i.id AND f.state <> {_CONFIRMED} AND f.label_id = ANY(%s)
+    ) AS negatives ON true
+    UNION ALL
+    SELECT 1, 0, 0, ''
+    UNION ALL
+    SELECT 2, i.number, o.annotation_id * {formats.SHAPE_ID_STRIDE} + shape.place,
+        '{{"id":' || o.annotation_id * {formats.SHAPE_ID_STRIDE} + shape.place
+        || ',"image_id":' || i.number || ',"category_id":' || f.label_id || ','
+        || shape.fields || '}}'
+    FROM i
+    CROSS JOIN LATERAL (
+        SELECT f.id, f.label_id FROM ({{facts}}) AS f
+        WHERE f.image_id = i.id AND f.state = {_CONFIRMED} AND f.label_id = ANY(%s)
+    ) AS f
+    JOIN {{outlines}} AS o ON o.image_label_id = f.id AND o.coco <> ''
+    CROSS JOIN LATERAL string_to_table(o.coco, E'\\n') WITH ORDINALITY AS shape(fields, place)
+) AS lines
+ORDER BY part, number, shape
+"""  # noqa: S608 (fixed text; values are parameters)
+
+# Images of the table per page: each page is one statement, drained before its lines go on
+# (the connection is then free for whatever runs between two chunks), and an image hidden
+# meanwhile is left out of the pages after it, as in the Python writers.
+PAGE_IMAGES = 5000
+FIRST_PAGE_IMAGES = 500
+# Pages the database writes at once (each on a connection of its own): one a core.
+PAGES_AHEAD = 2
+
+
+def writes(selection) -> bool:
+    """Whether the database writes this export: on PostgreSQL, in image id order (exports
+    with an `order by` page through the selection in Python)."""
+    return connection.vendor == "postgresql" and selection.order is None
+
+
+def record_lines(selection, *, url: tuple[str, str]) -> Iterator[bytes]:
+    """The JSON Lines records; `url` is an image file's URL before and after its id."""
+    for lines in _record_pages(selection, url=url):
+        yield from _sliced(lines)
+
+
+def json_chunks(selection, header: dict, *, url: tuple[str, str]) -> Iterator[bytes]:
+    yield formats.json_opening(header)
+    separator = b""
+    for lines in _record_pages(selection, url=url):
+        yield from _sliced(separator + _entries(lines))
+        separator = b","
+    yield formats.JSON_CLOSING
+
+
+def coco_chunks(
+    selection, header: dict, *, categories: list[dict], url: tuple[str, str]
+) -> Iterator[bytes]:
+    """COCO instances JSON: the images as they come, their shapes spooled to a temporary file
+    (disk, not memory) and replayed once the images are done, like `formats.coco_chunks`."""
+    category_ids = [category["id"] for category in categories]
+    before = _escaped(url)
+
+    def statements():
+        for base, images, facts in _pages(selection):
+            sql, image_params, fact_params = _statement(COCO_PAGE, images, facts)
+            yield (
+                sql,
+                (
+                    base,
+                    *image_params,
+                    *before,
+                    *fact_params,
+                    category_ids,
+                    *fact_params,
+                    category_ids,
+                ),
+            )
+
+    yield formats.coco_opening(header, categories)
+    separator = spooled = b""
+    with tempfile.TemporaryFile(buffering=formats.CHUNK_BYTES) as spool:
+        for text in _written(statements()):
+            if text.startswith(b"\n"):  # no image in this page
+                continue
+            entries, _, shapes = text.partition(b"\n\n")
+            yield from _sliced(separator + entries.replace(b"\n", b","))
+            separator = b","
+            if shapes:
+                spool.write(spooled + _entries(shapes))
+                spooled = b","
+        yield formats.COCO_BETWEEN
+        spool.seek(0)
+        while block := spool.read(formats.CHUNK_BYTES):
+            yield block
+    yield formats.COCO_CLOSING
+
+
+def _record_pages(selection, *, url: tuple[str, str]) -> Iterator[bytes]:
+    """The records' lines, a page at a time."""
+    before = _escaped(url)
+    # Where the selection is the matching images with a fact, the facts read for each
+    # image tell; the selection's own check would look them up a second time.
+    checked = selection.matching is not None
+    template = RECORD_LINES.replace("{with_facts}", "WHERE facts.count > 0" if checked else "")
+
+    def statements():
+        for _base, images, facts in _pages(
+            selection, images=selection.matching if checked else None
+        ):
+            sql, image_params, fact_params = _statement(template, images, facts)
+            yield sql, (*before, *image_params, *fact_params)
+
+    for lines in _written(statements()):
+        if lines:
+            yield lines
+
+
+def _written(statements: Iterator[tuple[str, tuple]]) -> Iterator[bytes]:
+    """What each statement writes, in order. Outside a transaction PAGES_AHEAD pages are
+    written at once, each on a connection of its own, so the database works on the next
+    pages (on another core) while one goes out; inside a transaction, whose rows no other
+    connection sees, one after another on its connection."""
+    if connection.in_atomic_block:
+        for sql, params in statements:
+            yield _copy(sql, params)
+        return
+    pool = ThreadPoolExecutor(max_workers=PAGES_AHEAD, thread_name_prefix="export-page")
+    try:
+        pending: deque[Future[bytes]] = deque()
+        for sql, params in statements:
+            pending.append(pool.submit(_copy_closing, sql, params))
+            if len(pending) == PAGES_AHEAD:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        # A client gone mid-way: the pages not started are dropped.
+        pool.shutdown(cancel_futures=True)
+
+
+def _copy_closing(sql: str, params: tuple) -> bytes:
+    """`_copy` in a thread of the pool, handing its connection back when done (to the
+    connection pool, where one is configured)."""
+    try:
+        return _copy(sql, params)
+    finally:
+        connection.close()
+
+
+def _pages(selection, *, images=None) -> Iterator[tuple[int, QuerySet, QuerySet]]:
+    """The selection's images (or the given ones) in ranges of image ids, with the export's
+    facts (which the statements read per image) and how many images of the table the pages
+    before held. A page holds at most PAGE_IMAGES images of the table (bounds found on its
+    primary key, whatever the query); the first ones fewer, so the first bytes go out soon."""
+    selected = selection.images if images is None else images
+    table = Image.objects.order_by("pk").values_list("pk", flat=True)
+    facts = selection.facts().values(*FACT_FIELDS)
+    low, base, size = None, 0, FIRST_PAGE_IMAGES
+    while True:
+        size = min(size, PAGE_IMAGES)
+        rest = table if low is None else table.filter(pk__gt=low)
+        high = next(iter(rest[size - 1 : size]), None)
+        images = selected
+        if low is not None:
+            images = images.filter(pk__gt=low)
+        if high is not None:
+            images = images.filter(pk__lte=high)
+        # No more than `size` even when images were donated into the range meanwhile (they
+        # are newer than the export), so that numbers by page stay apart.
+        yield base, images.order_by("pk")[:size].values(*IMAGE_FIELDS), facts
+        if high is None:
+            return
+        low, base, size = high, base + size, size * 2
+
+
+def _statement(template: str, images: QuerySet, facts: QuerySet) -> tuple[str, tuple, tuple]:
+    """The template with the ORM's SQL of the images and the facts set in, and the
+    parameters of each (to be placed where their placeholders come in the text)."""
+    image_sql, image_params = images.query.sql_with_params()
+    fact_sql, fact_params = facts.query.sql_with_params()
+    sql = template
+    for marker, text in (
+        ("{images}", image_sql),
+        ("{facts}", fact_sql),
+        ("{labels}", connection.ops.quote_name(Label._meta.db_table)),
+        ("{outlines}", connection.ops.quote_name(ExportOutline._meta.db_table)),
+    ):
+        sql = sql.replace(marker, text)
+    return sql, tuple(image_params), tuple(fact_params)
+
+
+# A page is a few thousand images looked up one by one on their indexes. PostgreSQL's
+# estimate of an id range that falls within one bucket of its histogram is a single row,
+# and with it the planner chose joins that read every fact of the range once per image
+# (minutes a page at 1M images); with only nested loops on the indexes it cannot go wrong.
+PLANNER = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+
+
+def _copy(sql: str, params: tuple) -> bytes:
+    """The statement's rows (one line of JSON each), read to the end before any goes on."""
+    with connection.cursor() as cursor:
+        for name, value in PLANNER.items():
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+        try:
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
+                text = b"".join(copy)
+        finally:
+            for name in PLANNER:
+                cursor.execute(f"RESET {name}")
+    # COPY's text format doubles each backslash (its only escape here: JSON text holds no
+    # raw control characters).
+    return text.replace(b"\\\\", b"\\")
+
+
+def _escaped(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """Texts escaped for inside a JSON string."""
+    return tuple(orjson.dumps(text).decode()[1:-1] for text in texts)
+
+
+def _entries(lines: bytes) -> bytes:
+    """Lines as JSON array entries: a comma where each line ended but the last."""
+    return lines[:-1].replace(b"\n", b",")
+
+
+def _sliced(text: bytes) -> Iterator[bytes]:
+    """A page's text in chunks of CHUNK_BYTES."""
+    size = formats.CHUNK_BYTES
+    for start in range(0, len(text), size):
+        yield text[start : start + size]
