@@ -84,20 +84,31 @@ ORDER BY i.id
 # side. (COCO asks for unique whole numbers, not consecutive ones.)
 COCO_PAGE = f"""
 WITH i AS MATERIALIZED (
-    SELECT i.*, %s + row_number() OVER (ORDER BY i.id) AS number FROM ({{images}}) AS i
+    SELECT i.id, i.width, i.height, i.file, i.created_at,
+        %s + row_number() OVER (ORDER BY i.id) AS number,
+        facts.negatives, facts.outlined, facts.outlined_labels
+    FROM ({{images}}) AS i
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS count,
+            string_agg(f.label_id::text, ',' ORDER BY l.name)
+                FILTER (WHERE f.state <> {_CONFIRMED} AND f.label_id = ANY(%s)) AS negatives,
+            array_agg(f.id) FILTER (WHERE f.state = {_CONFIRMED} AND f.label_id = ANY(%s))
+                AS outlined,
+            array_agg(f.label_id)
+                FILTER (WHERE f.state = {_CONFIRMED} AND f.label_id = ANY(%s))
+                AS outlined_labels
+        FROM ({{facts}}) AS f JOIN {{labels}} AS l ON l.id = f.label_id
+        WHERE f.image_id = i.id
+    ) AS facts
+    {{with_facts}}
 )
 SELECT line FROM (
     SELECT 0 AS part, i.number, 0::bigint AS shape, '{{"id":' || i.number || ',"file_name":'
         || {_FILE_NAME} || ',"width":' || i.width || ',"height":' || i.height
         || ',"license":1,"coco_url":"' || %s || i.id || %s || '","date_captured":"'
         || {_DONATED} || '","imagemonkey_id":"' || i.id || '","neg_category_ids":['
-        || coalesce(negatives.ids, '') || ']}}' AS line
+        || coalesce(i.negatives, '') || ']}}' AS line
     FROM i
-    LEFT JOIN LATERAL (
-        SELECT string_agg(f.label_id::text, ',' ORDER BY l.name) AS ids
-        FROM ({{facts}}) AS f JOIN {{labels}} AS l ON l.id = f.label_id
-        WHERE f.image_id = i.id AND f.state <> {_CONFIRMED} AND f.label_id = ANY(%s)
-    ) AS negatives ON true
     UNION ALL
     SELECT 1, 0, 0, ''
     UNION ALL
@@ -106,10 +117,7 @@ SELECT line FROM (
         || ',"image_id":' || i.number || ',"category_id":' || f.label_id || ','
         || shape.fields || '}}'
     FROM i
-    CROSS JOIN LATERAL (
-        SELECT f.id, f.label_id FROM ({{facts}}) AS f
-        WHERE f.image_id = i.id AND f.state = {_CONFIRMED} AND f.label_id = ANY(%s)
-    ) AS f
+    CROSS JOIN LATERAL unnest(i.outlined, i.outlined_labels) AS f(id, label_id)
     JOIN {{outlines}} AS o ON o.image_label_id = f.id AND o.coco <> ''
     CROSS JOIN LATERAL string_to_table(o.coco, E'\\n') WITH ORDINALITY AS shape(fields, place)
 ) AS lines
@@ -154,21 +162,18 @@ def coco_chunks(
     category_ids = [category["id"] for category in categories]
     before = _escaped(url)
 
+    # Each image's facts are read once, for its negatives, its outlines and (where the
+    # selection is the matching images with a fact) whether it has any.
+    checked = selection.matching is not None
+    template = COCO_PAGE.replace("{with_facts}", "WHERE facts.count > 0" if checked else "")
+
     def statements():
-        for base, images, facts in _pages(selection):
-            sql, image_params, fact_params = _statement(COCO_PAGE, images, facts)
-            yield (
-                sql,
-                (
-                    base,
-                    *image_params,
-                    *before,
-                    *fact_params,
-                    category_ids,
-                    *fact_params,
-                    category_ids,
-                ),
-            )
+        for base, images, facts in _pages(
+            selection, images=selection.matching if checked else None
+        ):
+            sql, image_params, fact_params = _statement(template, images, facts)
+            categories_thrice = (category_ids,) * 3
+            yield sql, (base, *image_params, *categories_thrice, *fact_params, *before)
 
     yield formats.coco_opening(header, categories)
     separator = spooled = b""
