@@ -27,21 +27,10 @@ from donations.models import Image
 from labels_app.models import ImageLabelState, Label
 
 from . import formats
+from .formats import FACT_FIELDS
 from .models import ExportOutline
 
 IMAGE_FIELDS = ("id", "width", "height", "file", "created_at")
-FACT_FIELDS = (
-    "id",
-    "image_id",
-    "label_id",
-    "state",
-    "probability",
-    "yes_count",
-    "no_count",
-    "unsure_count",
-    "counted_votes",
-)
-
 # The fields every image entry shares. The file's extension as the Python writers take it
 # (after the last dot); to_json quotes and escapes text.
 _FILE_NAME = "to_json(i.id || '.' || substring(i.file from '[^.]*$'))"
@@ -162,23 +151,16 @@ def coco_chunks(
     category_ids = [category["id"] for category in categories]
     before = _escaped(url)
 
-    # Each image's facts are read once, for its negatives, its outlines and (where the
-    # selection is the matching images with a fact) whether it has any.
-    checked = selection.matching is not None
-    template = COCO_PAGE.replace("{with_facts}", "WHERE facts.count > 0" if checked else "")
-
-    def statements():
-        for base, images, facts in _pages(
-            selection, images=selection.matching if checked else None
-        ):
-            sql, image_params, fact_params = _statement(template, images, facts)
-            categories_thrice = (category_ids,) * 3
-            yield sql, (base, *image_params, *categories_thrice, *fact_params, *before)
+    # Each image's facts are read once, for its negatives and its outlines.
+    statements = (
+        (sql, (base, *image_params, *(category_ids,) * 3, *fact_params, *before))
+        for base, sql, image_params, fact_params in _page_statements(selection, COCO_PAGE)
+    )
 
     yield formats.coco_opening(header, categories)
     separator = spooled = b""
     with tempfile.TemporaryFile(buffering=formats.CHUNK_BYTES) as spool:
-        for text in _written(statements()):
+        for text in _written(statements):
             if text.startswith(b"\n"):  # no image in this page
                 continue
             entries, _, shapes = text.partition(b"\n\n")
@@ -197,21 +179,24 @@ def coco_chunks(
 def _record_pages(selection, *, url: tuple[str, str]) -> Iterator[bytes]:
     """The records' lines, a page at a time."""
     before = _escaped(url)
-    # Where the selection is the matching images with a fact, the facts read for each
-    # image tell; the selection's own check would look them up a second time.
-    checked = selection.matching is not None
-    template = RECORD_LINES.replace("{with_facts}", "WHERE facts.count > 0" if checked else "")
-
-    def statements():
-        for _base, images, facts in _pages(
-            selection, images=selection.matching if checked else None
-        ):
-            sql, image_params, fact_params = _statement(template, images, facts)
-            yield sql, (*before, *image_params, *fact_params)
-
-    for lines in _written(statements()):
+    statements = (
+        (sql, (*before, *image_params, *fact_params))
+        for _base, sql, image_params, fact_params in _page_statements(selection, RECORD_LINES)
+    )
+    for lines in _written(statements):
         if lines:
             yield lines
+
+
+def _page_statements(selection, template: str) -> Iterator[tuple[int, str, tuple, tuple]]:
+    """Each page's statement of `template`, with the images of the table before it and the
+    parameters of its images and of its facts. Where the selection is the matching images
+    with a fact, the facts the statement reads for each image tell whether it has one (the
+    selection's own check would look them up a second time)."""
+    checked = selection.matching is not None
+    template = template.replace("{with_facts}", "WHERE facts.count > 0" if checked else "")
+    for base, images, facts in _pages(selection, images=selection.matching if checked else None):
+        yield base, *_statement(template, images, facts)
 
 
 def _written(statements: Iterator[tuple[str, tuple]]) -> Iterator[bytes]:

@@ -44,6 +44,18 @@ CSV_COLUMNS = (
 # What the writers hand the server at a time: big enough that passing chunks on costs little,
 # small enough that a chunk leaves the server's buffers before the next arrives.
 CHUNK_BYTES = 64 * 1024
+# The image-label fields an image's facts are written from (its outlines apart).
+FACT_FIELDS = (
+    "id",
+    "image_id",
+    "label_id",
+    "state",
+    "probability",
+    "yes_count",
+    "no_count",
+    "unsure_count",
+    "counted_votes",
+)
 CC0_URL = "https://creativecommons.org/publicdomain/zero/1.0/"
 
 

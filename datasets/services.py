@@ -52,6 +52,7 @@ from labels_app.models import ImageLabel, ImageLabelState, Label, LabelKind
 from validations.models import Vote
 
 from . import archives, database_writers, formats, live, tasks
+from .formats import FACT_FIELDS
 from .models import ExportJob, ExportJobState, ExportOutline
 from .query.compiler import CompiledQuery, compile_query
 
@@ -284,18 +285,6 @@ def export_pages(selection: Selection, *, base_url: str) -> Iterator[list[tuple[
 # A page of images as tuples of these and the donation day (the order key last, when there is
 # one); the day comes from the database, a date being cheaper to read than a timestamp.
 ROW_FIELDS = ("pk", "width", "height", "file")
-# A page's facts (its outlines apart, see `_page_facts`).
-FACT_FIELDS = (
-    "pk",
-    "image_id",
-    "label_id",
-    "state",
-    "probability",
-    "yes_count",
-    "no_count",
-    "unsure_count",
-    "counted_votes",
-)
 
 
 def _row_pages(selection: Selection) -> Iterator[list[tuple]]:
@@ -371,13 +360,8 @@ class _AnyOf(Lookup):
 def _page_facts(selection: Selection, ids: list) -> tuple[list[tuple], dict[int, tuple]]:
     """The page's exported image-labels as FACT_FIELDS tuples (in no particular order), and
     the outlines of the confirmed ones by image-label id: (revision, shapes as JSON text)."""
-    facts = ImageLabel.objects.filter(_AnyOf(F("image_id"), ids))
-    if selection.labels:
-        facts = facts.filter(label_id__in=selection.labels)
-    wanted = selection.positive
-    if selection.request.include_negatives:
-        wanted = wanted | selection.negative
-    facts = list(facts.filter(wanted).values_list(*FACT_FIELDS).order_by())
+    facts = selection.facts().filter(_AnyOf(F("image_id"), ids))
+    facts = list(facts.values_list(*FACT_FIELDS))
     confirmed = [fact[0] for fact in facts if fact[3] == ImageLabelState.CONFIRMED]
     if not confirmed:
         return facts, {}
