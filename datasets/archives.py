@@ -9,6 +9,7 @@ written last.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import zipfile
@@ -57,10 +58,41 @@ class _Archive(zipfile.ZipFile):
             self._didModify = True
             # ZIP64 sizes in the local header only when the size needs them, as zipfile does.
             self.fp.write(member.FileHeader())
-            _bytes_copy(source, self.fp, size=size, buffer=buffer)
+            if not _kernel_copy(source, self.fp, size=size):
+                _bytes_copy(source, self.fp, size=size, buffer=buffer)
             self.start_dir = self.fp.tell()
             self.filelist.append(member)
             self.NameToInfo[member.filename] = member
+
+
+def _descriptor(file) -> int | None:
+    """The descriptor of a file on this machine's disk (storage's File wraps one), else None."""
+    file = getattr(file, "file", file)
+    if isinstance(file, io.BufferedReader | io.BufferedWriter | io.BufferedRandom | io.FileIO):
+        return file.fileno()
+    return None
+
+
+def _kernel_copy(source, target, *, size: int) -> bool:
+    """Copy the whole of `source` (exactly `size` bytes) to `target` inside the kernel
+    (sendfile, as cp does), when both are files on this machine; False when they are not.
+    The bytes never pass through Python, which halves what the copy costs."""
+    source_fd, target_fd = _descriptor(source), _descriptor(target)
+    if source_fd is None or target_fd is None:
+        return False
+    if os.fstat(source_fd).st_size != size:
+        raise OSError(f"{getattr(source, 'name', 'A file')} is not {size} bytes long.")
+    target.flush()
+    position = target.tell()
+    sent = 0
+    while sent < size:
+        count = os.sendfile(target_fd, source_fd, sent, size - sent)
+        if not count:
+            raise OSError(f"{getattr(source, 'name', 'A file')} ended {size - sent} bytes early.")
+        sent += count
+    # The buffered file learns where the kernel left the descriptor.
+    target.seek(position + size)
+    return True
 
 
 def _bytes_copy(source, target, *, size: int, buffer: memoryview) -> None:

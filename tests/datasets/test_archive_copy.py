@@ -95,3 +95,22 @@ def test_the_migration_fills_in_the_crc_of_files_that_are_as_long_as_recorded():
 
     assert Image.objects.get(pk=intact.pk).crc32 == zlib.crc32(stored_bytes(intact))
     assert Image.objects.get(pk=shortened.pk).crc32 is None
+
+
+def test_files_on_this_disk_are_copied_by_the_kernel(tmp_path, monkeypatch):
+    images = labelled_images(2)
+    sent = []
+    sendfile = archives.os.sendfile
+
+    def recorded(out_fd, in_fd, offset, count):
+        sent.append(count)
+        return sendfile(out_fd, in_fd, offset, count)
+
+    monkeypatch.setattr(archives.os, "sendfile", recorded)
+
+    archive = archive_of_everything(tmp_path / "a.zip")
+
+    assert sorted(sent) == sorted(len(stored_bytes(image)) for image in images)
+    assert archive.testzip() is None
+    for image in images:
+        assert archive.read(f"images/{image.pk}.jpg") == stored_bytes(image)
