@@ -2,8 +2,8 @@
 
 Building a record in Python costs more than everything else an export does, so here one
 `COPY (SELECT …) TO STDOUT` per page of images turns them into their lines: the images in id
-order, merge-joined with their facts grouped per image and the outlines' export forms
-(`ExportOutline`, worked out once per revision). The Python writers (`formats`) stay the one
+order, each with its facts and their outlines' export forms (`ExportOutline`, worked out once
+per change of the shapes) looked up on their indexes. The Python writers (`formats`) stay the one
 path of every other database, of ordered exports and of CSV, Parquet and archives; a test
 checks that the two write the same.
 
