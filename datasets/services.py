@@ -46,8 +46,7 @@ from annotations.models import Annotation, AnnotationRevision
 from annotations.shapes import shape_bounds
 from contributors.models import Contributor
 from core.errors import DomainError
-from donations.models import Image, ImageStatus
-from donations.querysets import PUBLIC_STATUS
+from donations.models import Image
 from labels_app.models import ImageLabel, ImageLabelState, Label, LabelKind
 from validations.models import Vote
 
@@ -190,13 +189,16 @@ class Selection:
 
     def facts(self):
         """The image-labels the export writes: its labels and negatives."""
-        facts = ImageLabel.objects.order_by()
-        if self.labels:
-            facts = facts.filter(label_id__in=self.labels)
-        wanted = self.positive
-        if self.request.include_negatives:
-            wanted = wanted | self.negative
-        return facts.filter(wanted)
+        wanted = self.positive | self.negative if self.request.include_negatives else self.positive
+        return _facts_of(self.labels, wanted)
+
+
+def _facts_of(labels: frozenset[int], wanted: Q):
+    """The image-labels of `labels` (of any label when none are named) that are `wanted`."""
+    facts = ImageLabel.objects.order_by()
+    if labels:
+        facts = facts.filter(label_id__in=labels)
+    return facts.filter(wanted)
 
 
 def export_select(request: ExportRequest) -> Selection:
@@ -210,12 +212,13 @@ def export_select(request: ExportRequest) -> Selection:
     if request.query:
         compiled = compile_query(request.query, facts=positive, seed=request.seed)
         matching, labels = compiled.images, compiled.labels
-    facts = ImageLabel.objects.filter(image_id=OuterRef("pk"))
-    if labels:
-        facts = facts.filter(label_id__in=labels)
+
+    def with_a_fact(wanted: Q) -> Exists:
+        return Exists(_facts_of(labels, wanted).filter(image_id=OuterRef("pk")))
+
     checked_by_facts = None
     if request.annotations_only:
-        images = images.filter(matching, Exists(facts.filter(positive, annotation__isnull=False)))
+        images = images.filter(matching, with_a_fact(positive & Q(annotation__isnull=False)))
     elif compiled is not None and compiled.anchored:
         # The query itself asks for a label fact of `labels` (compiled with these facts): a
         # second look-up per image would find what the first already did.
@@ -223,20 +226,16 @@ def export_select(request: ExportRequest) -> Selection:
     else:
         checked_by_facts = images.filter(matching)
         wanted = positive | negative if request.include_negatives else positive
-        images = checked_by_facts.filter(Exists(facts.filter(wanted)))
+        images = checked_by_facts.filter(with_a_fact(wanted))
     image_ids = images.order_by().values("pk")
     if labels and request.include_negatives and not request.annotations_only:
         # Images confirmed *not* to show the query's labels come along as negatives: what a
         # detector of those labels learns "absent" from. A union rather than an OR, so that
         # PostgreSQL joins each side on its indexes instead of filtering every image. Their
-        # image is public when it has none of the other statuses (a check constraint allows
-        # no more): an anti-join PostgreSQL can answer from the few such images in the
-        # status index instead of looking up the image of every fact.
-        hidden = Image.objects.filter(
-            pk=OuterRef("image_id"),
-            status__in=[status for status in ImageStatus.values if status != PUBLIC_STATUS],
-        )
-        absent = ImageLabel.objects.filter(negative, label_id__in=labels).exclude(Exists(hidden))
+        # image is public when it is none of the others: an anti-join PostgreSQL answers
+        # from the few such images instead of looking up the image of every fact.
+        hidden = Image.objects.not_public().filter(pk=OuterRef("image_id"))
+        absent = _facts_of(labels, negative).exclude(Exists(hidden))
         image_ids = image_ids.union(absent.values("image_id"))
         images = Image.objects.filter(pk__in=image_ids)
         checked_by_facts = None
@@ -359,7 +358,8 @@ class _AnyOf(Lookup):
 
 def _page_facts(selection: Selection, ids: list) -> tuple[list[tuple], dict[int, tuple]]:
     """The page's exported image-labels as FACT_FIELDS tuples (in no particular order), and
-    the outlines of the confirmed ones by image-label id: (revision, shapes as JSON text)."""
+    the outlines of the confirmed ones by image-label id: (annotation id, revision, shapes
+    with their pixel forms as JSON text)."""
     facts = selection.facts().filter(_AnyOf(F("image_id"), ids))
     facts = list(facts.values_list(*FACT_FIELDS))
     confirmed = [fact[0] for fact in facts if fact[3] == ImageLabelState.CONFIRMED]

@@ -161,3 +161,10 @@ def test_review_refuses_bad_input(image_ids, decision, code):
         image_review(image_ids=image_ids, decision=decision, reviewer=ModeratorFactory())
 
     assert caught.value.code == code
+
+
+def test_every_image_is_either_public_or_not_public():
+    images = {status: ImageFactory(status=status) for status in ImageStatus.values}
+
+    assert set(Image.objects.public()) == {images[ImageStatus.UNLOCKED]}
+    assert set(Image.objects.not_public()) == set(images.values()) - {images[ImageStatus.UNLOCKED]}
