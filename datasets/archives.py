@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import uuid
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -22,10 +23,12 @@ from itertools import islice
 import orjson
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.db.models import F
 
 from donations.models import Image
 
 from . import formats
+from .lookups import AnyOf
 
 ARCHIVE_FORMATS = ("coco", "voc", "yolo", "yolo_seg", "imagefolder")
 # Images re-checked as still public in one query, just before their files are copied.
@@ -176,10 +179,9 @@ def _batches(pages: Iterable[list[tuple[dict, str]]]) -> Iterator[list[tuple[dic
 
 def _still_public(batch: list[tuple[dict, str]]) -> dict[str, tuple[int, int | None]]:
     """The batch's images that are still public, by id: their files' recorded size and CRC."""
+    ids = [uuid.UUID(record["id"]) for record, _ in batch]
     rows = (
-        Image.objects.public()
-        .filter(pk__in=[record["id"] for record, _ in batch])
-        .values_list("pk", "byte_size", "crc32")
+        Image.objects.public().filter(AnyOf(F("pk"), ids)).values_list("pk", "byte_size", "crc32")
     )
     return {str(pk): (size, crc) for pk, size, crc in rows}
 

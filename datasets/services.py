@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, timedelta
+from itertools import islice
 
 import orjson
 from django.conf import settings
@@ -31,14 +32,12 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    Lookup,
     Max,
     OuterRef,
     Q,
     TextField,
 )
 from django.db.models.functions import TruncDate
-from django.db.models.lookups import In
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,6 +51,7 @@ from validations.models import Vote
 
 from . import archives, database_writers, formats, live, tasks
 from .formats import FACT_FIELDS
+from .lookups import AnyOf
 from .models import ExportJob, ExportJobState, ExportOutline
 from .query.compiler import CompiledQuery, compile_query
 
@@ -267,14 +267,18 @@ def export_records(selection: Selection, *, base_url: str) -> Iterator[dict]:
             yield record
 
 
-def export_pages(selection: Selection, *, base_url: str) -> Iterator[list[tuple[dict, str]]]:
+def export_pages(
+    selection: Selection, *, base_url: str, ids_first: bool = False
+) -> Iterator[list[tuple[dict, str]]]:
     """The records a page at a time, each with the name of its image file in storage (for
     archives, which copy the files; the name itself never leaves the site), in the query's
-    order (else by image id)."""
-    export_outlines_refresh()
+    order (else by image id). `ids_first` (an archive, where the first byte does not wait on
+    it): the selection's ids are read in one query, planned for the whole selection, before
+    the first page."""
     url = _file_url(base_url)
     labels = _label_names()
-    for rows in _row_pages(selection):
+    pages = _id_pages(selection) if ids_first and selection.order is None else None
+    for rows in pages or _row_pages(selection):
         facts, outlines = _page_facts(selection, [row[0] for row in rows])
         if not labels.keys() >= {fact[2] for fact in facts}:
             labels = _label_names()  # a label added while the export streams
@@ -299,6 +303,20 @@ def _row_pages(selection: Selection) -> Iterator[list[tuple]]:
     else:
         ranked = images.annotate(order_value=order.order_value)
         yield from _keyset(ranked, key="order_value", descending=order.order_descending)
+
+
+def _id_pages(selection: Selection) -> Iterator[list[tuple]]:
+    """Pages of the selection in id order, from the ids of the whole selection. A page of a
+    keyset walks the id index from where the last one ended, which for a selection of a few
+    of the table's images (the newest ones, one label) reads most of the index to fill each
+    page; the one query of the ids is planned on the selection's own indexes (a date range,
+    a label) and read from a server-side cursor, a page's worth at a time."""
+    ids = selection.images.order_by("pk").values_list("pk", flat=True)
+    fields = (*ROW_FIELDS, TruncDate("created_at", tzinfo=UTC))
+    chunk = ids.iterator(chunk_size=PAGE_SIZE)
+    while page := list(islice(chunk, PAGE_SIZE)):
+        rows = Image.objects.filter(AnyOf(F("pk"), page)).order_by("pk")
+        yield list(rows.values_list(*fields))
 
 
 def _keyset(images, *, key: str | None, descending: bool) -> Iterator[list[tuple]]:
@@ -340,34 +358,19 @@ def _label_names() -> dict[int, tuple[int, str]]:
     return {pk: (place, name) for place, (pk, name) in enumerate(names)}
 
 
-class _AnyOf(Lookup):
-    """`column IN (values)` for a page's worth of values already of the column's type: on
-    PostgreSQL `= ANY(%s)`, one array parameter rather than a placeholder, a prepared value
-    and a quoted literal each (those cost more than the query did)."""
-
-    lookup_name = "any_of"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        return In(self.lhs, self.rhs).as_sql(compiler, connection)
-
-    def as_postgresql(self, compiler, connection):
-        column, params = self.process_lhs(compiler, connection)
-        return f"{column} = ANY(%s)", (*params, list(self.rhs))
-
-
 def _page_facts(selection: Selection, ids: list) -> tuple[list[tuple], dict[int, tuple]]:
     """The page's exported image-labels as FACT_FIELDS tuples (in no particular order), and
     the outlines of the confirmed ones by image-label id: (annotation id, revision, shapes
     with their pixel forms as JSON text)."""
-    facts = selection.facts().filter(_AnyOf(F("image_id"), ids))
+    facts = selection.facts().filter(AnyOf(F("image_id"), ids))
     facts = list(facts.values_list(*FACT_FIELDS))
     confirmed = [fact[0] for fact in facts if fact[3] == ImageLabelState.CONFIRMED]
     if not confirmed:
         return facts, {}
+    export_outlines_refresh(image_label_ids=confirmed)
     # By the image-labels' ids, not a join: PostgreSQL planned the join as a scan of every
     # annotation on each page.
-    outlines = ExportOutline.objects.filter(_AnyOf(F("image_label_id"), confirmed))
+    outlines = ExportOutline.objects.filter(AnyOf(F("image_label_id"), confirmed))
     return facts, {
         image_label: (annotation, revision, text)
         for image_label, annotation, revision, text in outlines.values_list(
@@ -379,16 +382,22 @@ def _page_facts(selection: Selection, ids: list) -> tuple[list[tuple], dict[int,
 OUTLINE_BATCH = 2000
 
 
-def export_outlines_refresh(*, annotation_ids: list[int] | None = None) -> int:
+def export_outlines_refresh(
+    *, annotation_ids: list[int] | None = None, image_label_ids: list[int] | None = None
+) -> int:
     """Work out the export forms (`ExportOutline`) of the outlines drawn, redrawn or refined
-    since they were last worked out (of all, or of the given annotations); returns how many.
+    since they were last worked out (of all, of the given annotations or of the given
+    image-labels' annotations); returns how many.
 
     A change of shapes asks for it once committed (the annotations app announces
-    "annotation.drawn"), and every export starts with it, so no export reads the forms of
-    older shapes; usually there is nothing or little left to do."""
+    "annotation.drawn"), and every export catches up before it reads any (the database's
+    writers for all outlines at the start, the pages in Python for each page's), so no
+    export reads the forms of older shapes; usually there is nothing or little left to do."""
     annotations = Annotation.objects.all()
     if annotation_ids is not None:
         annotations = annotations.filter(pk__in=annotation_ids)
+    if image_label_ids is not None:
+        annotations = annotations.filter(AnyOf(F("image_label_id"), image_label_ids))
     # The shapes come as the stored text, for orjson (several times faster than JSONField's
     # json.loads).
     shapes = ExpressionWrapper(F("shapes"), output_field=TextField())
@@ -717,7 +726,7 @@ def export_archive_build(*, job_id) -> ExportJob | None:
             lambda output: archives.archive_write(
                 export_format=request.format,
                 header=export_header(selection),
-                pages=export_pages(selection, base_url=job.base_url),
+                pages=export_pages(selection, base_url=job.base_url, ids_first=True),
                 categories=export_categories(selection),
                 output=output,
                 progress=progress,

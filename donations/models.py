@@ -1,9 +1,8 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from uuid6 import uuid7
 
 from .querysets import PUBLIC_STATUS, ImageQuerySet, public_q
 
@@ -26,7 +25,11 @@ class ImageStatus(models.TextChoices):
 class Image(models.Model):
     """A donated photo: re-encoded without metadata, public only once a moderator unlocks it."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Time-ordered ids (UUIDv7, RFC 9562): the images' id order is their donation order, so the
+    # exports' pages in id order read neighbouring rows of the table and its indexes, where
+    # random ids made every image of a page a different block. The 74 random bits keep an id
+    # of a pending photo as hard to guess as before.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     file = models.FileField(max_length=255, editable=False)
     thumbnail_small = models.FileField(max_length=255, editable=False)
     thumbnail_large = models.FileField(max_length=255, editable=False)

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from uuid6 import uuid7
 
 from contributors.models import Contributor
 from core.errors import DomainError
@@ -70,7 +71,7 @@ def image_donate(
 
     if callable(donor):
         donor = donor()
-    image_id = uuid.uuid4()
+    image_id = uuid7()
     stored = image_files_store(image_id=image_id, processed=processed)
     try:
         with transaction.atomic():

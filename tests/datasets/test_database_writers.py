@@ -69,6 +69,8 @@ def varied_dataset():
             ImageLabelFactory(image=image, label=dog, state=ImageLabelState.REJECTED, probability=0)
         if number == 3:
             ImageLabelFactory(image=image, label=cat, state=ImageLabelState.OPEN, probability=0.5)
+        if number == 5:  # two negatives, in label-name order
+            ImageLabelFactory(image=image, label=cat, state=ImageLabelState.REJECTED, probability=0)
     for status in (ImageStatus.HIDDEN, ImageStatus.PENDING):
         hidden = ImageFactory(status=status)
         ImageLabelFactory(image=hidden, label=car, state=ImageLabelState.CONFIRMED, probability=1)

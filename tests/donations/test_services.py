@@ -168,3 +168,16 @@ def test_every_image_is_either_public_or_not_public():
 
     assert set(Image.objects.public()) == {images[ImageStatus.UNLOCKED]}
     assert set(Image.objects.not_public()) == set(images.values()) - {images[ImageStatus.UNLOCKED]}
+
+
+def test_image_ids_follow_the_order_of_donation(stored_files):
+    # Time-ordered ids (UUIDv7): exports page through images in id order, and with these
+    # that order reads the table where it was written.
+    donor = ContributorFactory()
+    images = [
+        image_donate(donor=donor, data=image_files.jpeg(seed=seed), cc0_confirmed=True).image
+        for seed in (31, 32, 33)
+    ]
+
+    assert [image.pk.version for image in images] == [7, 7, 7]
+    assert sorted(images, key=lambda image: image.pk) == images
