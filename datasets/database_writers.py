@@ -1,7 +1,7 @@
 """On PostgreSQL the database writes the streamed JSON, JSON Lines and COCO text itself.
 
 Building a record in Python costs more than everything else an export does, so here one
-`COPY (SELECT …) TO STDOUT` per page of images turns them into their lines: the images in id
+statement per page of images turns them into their lines, joined into one text: the images in id
 order, each with its facts and their outlines' export forms (`ExportOutline`, worked out once
 per change of the shapes) looked up on their indexes. The Python writers (`formats`) stay the one
 path of every other database, of ordered exports and of CSV, Parquet and archives; a test
@@ -37,13 +37,18 @@ _FILE_NAME = "to_json(i.id || '.' || substring(i.file from '[^.]*$'))"
 _DONATED = "to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 _PROBABILITY = "round(f.probability::numeric, 6)"
 _CONFIRMED = f"'{ImageLabelState.CONFIRMED.value}'"  # a constant of the code, not input
+# A fact's label is one of the export's categories: at most the newest of them and none of
+# the few labels up to it that are not (see `_not_categories`). Checking the list of
+# categories itself (hundreds of ids, three times a fact) cost a fifth of a COCO page.
+_CATEGORY = "f.label_id <= %s AND f.label_id <> ALL(%s::bigint[])"
 
 RECORD_LINES = f"""
-SELECT '{{"id":"' || i.id || '","url":"' || %s || i.id || %s || '","file_name":'
+SELECT coalesce(string_agg(page.line, E'\\n' ORDER BY page.id) || E'\\n', '') FROM (
+SELECT i.id, '{{"id":"' || i.id || '","url":"' || %s || i.id || %s || '","file_name":'
     || {_FILE_NAME} || ',"width":' || i.width || ',"height":' || i.height
     || ',"donated":"' || {_DONATED} || '","labels":[' || coalesce(facts.labels, '')
     || '],"negatives":[' || coalesce(facts.negatives, '')
-    || '],"annotations":[' || coalesce(facts.annotations, '') || ']}}'
+    || '],"annotations":[' || coalesce(facts.annotations, '') || ']}}' AS line
 FROM ({{images}}) AS i
 LEFT JOIN LATERAL (
     SELECT
@@ -63,7 +68,7 @@ LEFT JOIN LATERAL (
     WHERE f.image_id = i.id
 ) AS facts ON true
 {{with_facts}}
-ORDER BY i.id
+) AS page
 """  # noqa: S608 (fixed text; values are parameters)
 
 # A page of COCO in one statement (one snapshot): its image entries, an empty line, then the
@@ -71,34 +76,39 @@ ORDER BY i.id
 # numbered by its page and its place in it (the table's images in the pages before + place):
 # unique, and known before the pages before it are written, so pages can be written side by
 # side. (COCO asks for unique whole numbers, not consecutive ones.) Negatives come in label-name
-# order from the label ids in that order, a parameter: looking up each fact's label row cost
+# order from the label ids in that order, a parameter, and are put in it only where an image
+# has several: a look-up of each fact's label row, or a sort of each image's negatives, cost
 # more than the rest of the image's facts.
 COCO_PAGE = f"""
 WITH i AS MATERIALIZED (
     SELECT i.id, i.width, i.height, i.file, i.created_at,
         %s + row_number() OVER (ORDER BY i.id) AS number,
-        facts.negatives, facts.outlined, facts.outlined_labels
+        CASE WHEN cardinality(facts.negatives) > 1
+            THEN ARRAY(SELECT n FROM unnest(facts.negatives) AS n
+                       ORDER BY array_position(%s::bigint[], n))
+            ELSE facts.negatives END AS negatives,
+        facts.outlined, facts.outlined_labels
     FROM ({{images}}) AS i
     CROSS JOIN LATERAL (
         SELECT count(*) AS count,
-            string_agg(f.label_id::text, ',' ORDER BY array_position(%s::bigint[], f.label_id))
-                FILTER (WHERE f.state <> {_CONFIRMED} AND f.label_id = ANY(%s)) AS negatives,
-            array_agg(f.id) FILTER (WHERE f.state = {_CONFIRMED} AND f.label_id = ANY(%s))
+            array_agg(f.label_id)
+                FILTER (WHERE f.state <> {_CONFIRMED} AND {_CATEGORY}) AS negatives,
+            array_agg(f.id) FILTER (WHERE f.state = {_CONFIRMED} AND {_CATEGORY})
                 AS outlined,
             array_agg(f.label_id)
-                FILTER (WHERE f.state = {_CONFIRMED} AND f.label_id = ANY(%s))
+                FILTER (WHERE f.state = {_CONFIRMED} AND {_CATEGORY})
                 AS outlined_labels
         FROM ({{facts}}) AS f
         WHERE f.image_id = i.id
     ) AS facts
     {{with_facts}}
 )
-SELECT line FROM (
+SELECT coalesce(string_agg(line, E'\\n' ORDER BY part, number, shape) || E'\\n', '') FROM (
     SELECT 0 AS part, i.number, 0::bigint AS shape, '{{"id":' || i.number || ',"file_name":'
         || {_FILE_NAME} || ',"width":' || i.width || ',"height":' || i.height
         || ',"license":1,"coco_url":"' || %s || i.id || %s || '","date_captured":"'
         || {_DONATED} || '","imagemonkey_id":"' || i.id || '","neg_category_ids":['
-        || coalesce(i.negatives, '') || ']}}' AS line
+        || coalesce(array_to_string(i.negatives, ','), '') || ']}}' AS line
     FROM i
     UNION ALL
     SELECT 1, 0, 0, ''
@@ -112,7 +122,6 @@ SELECT line FROM (
     JOIN {{outlines}} AS o ON o.image_label_id = f.id AND o.coco <> ''
     CROSS JOIN LATERAL string_to_table(o.coco, E'\\n') WITH ORDINALITY AS shape(fields, place)
 ) AS lines
-ORDER BY part, number, shape
 """  # noqa: S608 (fixed text; values are parameters)
 
 # Images of the table per page: each page is one statement, drained before its lines go on
@@ -152,12 +161,14 @@ def coco_chunks(
     """COCO instances JSON: the images as they come, their shapes spooled to a temporary file
     (disk, not memory) and replayed once the images are done, like `formats.coco_chunks`."""
     category_ids = [category["id"] for category in categories]
+    newest = max(category_ids, default=0)
+    is_category = (newest, _not_categories(selection, category_ids, newest=newest)) * 3
     by_name = list(Label.objects.order_by("name").values_list("pk", flat=True))
     before = _escaped(url)
 
     # Each image's facts are read once, for its negatives and its outlines.
     statements = (
-        (sql, (base, *image_params, by_name, *(category_ids,) * 3, *fact_params, *before))
+        (sql, (base, by_name, *image_params, *is_category, *fact_params, *before))
         for base, sql, image_params, fact_params in _page_statements(selection, COCO_PAGE)
     )
 
@@ -178,6 +189,17 @@ def coco_chunks(
         while block := spool.read(formats.CHUNK_BYTES):
             yield block
     yield formats.COCO_CLOSING
+
+
+def _not_categories(selection, category_ids: list[int], *, newest: int) -> list[int]:
+    """The labels up to `newest` that an export's facts can have but that are not among its
+    categories: of the query's labels (its facts have no other), or of all; in practice the
+    refinements, which are no category. Labels are never renumbered, so one added while the
+    export runs is newer than `newest`."""
+    labels = set(selection.labels) if selection.labels else None
+    if labels is None:
+        labels = set(Label.objects.filter(pk__lte=newest).values_list("pk", flat=True))
+    return sorted(labels - set(category_ids))
 
 
 def _record_pages(selection, *, url: tuple[str, str]) -> Iterator[bytes]:
@@ -210,13 +232,13 @@ def _written(statements: Iterator[tuple[str, tuple]]) -> Iterator[bytes]:
     connection sees, one after another on its connection."""
     if connection.in_atomic_block:
         for sql, params in statements:
-            yield _copy(sql, params)
+            yield _page_text(sql, params)
         return
     pool = ThreadPoolExecutor(max_workers=PAGES_AHEAD, thread_name_prefix="export-page")
     try:
         pending: deque[Future[bytes]] = deque()
         for sql, params in statements:
-            pending.append(pool.submit(_copy_closing, sql, params))
+            pending.append(pool.submit(_page_text_closing, sql, params))
             if len(pending) == PAGES_AHEAD:
                 yield pending.popleft().result()
         while pending:
@@ -226,11 +248,11 @@ def _written(statements: Iterator[tuple[str, tuple]]) -> Iterator[bytes]:
         pool.shutdown(cancel_futures=True)
 
 
-def _copy_closing(sql: str, params: tuple) -> bytes:
-    """`_copy` in a thread of the pool, handing its connection back when done (to the
+def _page_text_closing(sql: str, params: tuple) -> bytes:
+    """`_page_text` in a thread of the pool, handing its connection back when done (to the
     connection pool, where one is configured)."""
     try:
-        return _copy(sql, params)
+        return _page_text(sql, params)
     finally:
         connection.close()
 
@@ -284,20 +306,20 @@ def _statement(template: str, images: QuerySet, facts: QuerySet) -> tuple[str, t
 PLANNER = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
 
 
-def _copy(sql: str, params: tuple) -> bytes:
-    """The statement's rows (one line of JSON each), read to the end before any goes on."""
+def _page_text(sql: str, params: tuple) -> bytes:
+    """The page's lines (one JSON text each, each ending in a newline), which the database
+    joins into one value: the page arrives in one read, where a row a line cost the site a
+    call per line (and the lock on its interpreter that the other pages' threads wait for)."""
     with connection.cursor() as cursor:
         for name, value in PLANNER.items():
             cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
         try:
-            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
-                text = b"".join(copy)
+            cursor.cursor.execute(sql, params)
+            (text,) = cursor.cursor.fetchone()
         finally:
             for name in PLANNER:
                 cursor.execute(f"RESET {name}")
-    # COPY's text format doubles each backslash (its only escape here: JSON text holds no
-    # raw control characters).
-    return text.replace(b"\\\\", b"\\")
+    return text.encode()
 
 
 def _escaped(texts: tuple[str, ...]) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ from .conftest import ELLIPSE, RECT, TRIANGLE
 pytestmark = pytest.mark.django_db
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="the database writer is PostgreSQL's (COPY); other databases use the Python one",
+    reason="the database writer is PostgreSQL's; other databases use the Python one",
 )
 BASE_URL = "http://testserver"
 
@@ -45,12 +45,16 @@ BASE_URL = "http://testserver"
 def varied_dataset():
     """Labels whose names need escaping, refined and unrefined shapes of every kind, several
     labels and negatives per image, probabilities that need rounding, and images that are not
-    public."""
+    public; and a fact of a refinement, which is no COCO category, and a label newer than
+    the others, which is one."""
     animal = LabelFactory(name="animal")
     dog = LabelFactory(name='dog "rex" \\ wolf', parent=animal)
     cat = LabelFactory(name="Katze ünd 猫", parent=animal)
     car = LabelFactory(name="car")
-    RefinementFactory(name="colour", values=["brown", "black"])
+    colour = RefinementFactory(name="colour", values=["brown", "black"])
+    newest = LabelFactory(name="zebra crossing")
+    for label in (colour, newest):
+        ImageLabelFactory(label=label, state=ImageLabelState.REJECTED, probability=0.01)
     refined = {**RECT, "refinements": {"colour": "brown"}}
     for shapes in ([refined, ELLIPSE, TRIANGLE], [TRIANGLE], [ELLIPSE, RECT]):
         image_label = submitted_annotation(label=dog, shapes=shapes).image_label
@@ -138,7 +142,7 @@ def test_the_database_writes_the_same_json_document_as_python(varied_dataset, mo
     expected = json.loads(python_written(selection))
     written = json.loads(database_written(selection))
 
-    assert len(written["images"]) == 9
+    assert len(written["images"]) == 11
     assert written == approximately(expected)
 
 
@@ -255,13 +259,13 @@ def test_pages_written_side_by_side_come_out_in_order(export_format, monkeypatch
     monkeypatch.setattr(database_writers, "PAGE_IMAGES", 2)
     monkeypatch.setattr(database_writers, "PAGES_AHEAD", 3)
     threads = []
-    copy = database_writers._copy_closing
+    page_text = database_writers._page_text_closing
 
     def recorded(sql, params):
         threads.append(threading.current_thread().name)
-        return copy(sql, params)
+        return page_text(sql, params)
 
-    monkeypatch.setattr(database_writers, "_copy_closing", recorded)
+    monkeypatch.setattr(database_writers, "_page_text_closing", recorded)
     dog = LabelFactory(name="dog")
     for number in range(9):
         image_label = submitted_annotation(label=dog, shapes=[RECT] * (1 + number % 3)).image_label
