@@ -34,17 +34,25 @@ def labelled_images(count: int) -> list[Image]:
     return images
 
 
-def archive_of_everything(path) -> zipfile.ZipFile:
-    selection = export_select(ExportRequest(format="jsonl", include_images=True))
-    with open(path, "wb") as output:
+def archive_of_everything(path, *, export_format: str = "jsonl", output=None) -> zipfile.ZipFile:
+    """The archive of every image, written to `path`, or into `output` when given."""
+    selection = export_select(ExportRequest(format=export_format, include_images=True))
+
+    def write(output) -> None:
         archives.archive_write(
-            export_format="jsonl",
+            export_format=export_format,
             header=export_header(selection),
             pages=export_pages(selection, base_url="http://testserver"),
             categories=[],
             output=output,
             progress=lambda done: None,
         )
+
+    if output is not None:
+        write(output)
+        return zipfile.ZipFile(output)
+    with open(path, "wb") as file:
+        write(file)
     return zipfile.ZipFile(path)
 
 
@@ -114,3 +122,21 @@ def test_files_on_this_disk_are_copied_by_the_kernel(tmp_path, monkeypatch):
     assert archive.testzip() is None
     for image in images:
         assert archive.read(f"images/{image.pk}.jpg") == stored_bytes(image)
+
+
+def test_an_archive_that_is_not_a_file_on_this_disk_gets_every_member_through_python():
+    # Written into memory (as into any storage without a local file): no kernel copy.
+    images = labelled_images(3)
+
+    archive = archive_of_everything(None, export_format="voc", output=io.BytesIO())
+
+    assert archive.testzip() is None
+    xml = sorted(name for name in archive.namelist() if name.endswith(".xml"))
+    assert len(xml) == 3
+    for image in images:
+        assert archive.read(f"JPEGImages/{image.pk}.jpg") == stored_bytes(image)
+        assert (
+            f"<filename>{image.pk}.jpg</filename>"
+            in archive.read(f"Annotations/{image.pk}.xml").decode()
+        )
+    assert b"CC0" in archive.read("README.txt")
