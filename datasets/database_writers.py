@@ -32,8 +32,9 @@ from .models import ExportOutline
 
 IMAGE_FIELDS = ("id", "width", "height", "file", "created_at")
 # The fields every image entry shares. The file's extension as the Python writers take it
-# (after the last dot); to_json quotes and escapes text.
-_FILE_NAME = "to_json(i.id || '.' || substring(i.file from '[^.]*$'))"
+# (after the last dot; split_part of the reversed name, a regular expression cost 6 % of a
+# COCO page); to_json quotes and escapes text.
+_FILE_NAME = "to_json(i.id || '.' || reverse(split_part(reverse(i.file), '.', 1)))"
 _DONATED = "to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 _PROBABILITY = "round(f.probability::numeric, 6)"
 _CONFIRMED = f"'{ImageLabelState.CONFIRMED.value}'"  # a constant of the code, not input
@@ -121,6 +122,7 @@ SELECT coalesce(string_agg(line, E'\\n' ORDER BY part, number, shape) || E'\\n',
     CROSS JOIN LATERAL unnest(i.outlined, i.outlined_labels) AS f(id, label_id)
     JOIN {{outlines}} AS o ON o.image_label_id = f.id AND o.coco <> ''
     CROSS JOIN LATERAL string_to_table(o.coco, E'\\n') WITH ORDINALITY AS shape(fields, place)
+    WHERE i.outlined IS NOT NULL
 ) AS lines
 """  # noqa: S608 (fixed text; values are parameters)
 
@@ -312,7 +314,8 @@ def _statement(template: str, images: QuerySet, facts: QuerySet) -> tuple[str, t
 # estimate of an id range that falls within one bucket of its histogram is a single row,
 # and with it the planner chose joins that read every fact of the range once per image
 # (minutes a page at 1M images); with only nested loops on the indexes it cannot go wrong.
-PLANNER = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+# Memoize, which PostgreSQL puts before the look-ups of outlines, never finds a fact twice.
+PLANNER = {"enable_hashjoin": "off", "enable_mergejoin": "off", "enable_memoize": "off"}
 
 
 def _page_text(sql: str, params: tuple) -> bytes:

@@ -21,7 +21,7 @@ from datasets.services import (
     export_select,
     export_stream,
 )
-from donations.models import ImageStatus
+from donations.models import Image, ImageStatus
 from labels_app.models import ImageLabelState
 from tests.factories import (
     ImageFactory,
@@ -173,6 +173,27 @@ def test_names_that_need_escaping_come_out_as_they_are(varied_dataset):
         "Katze ünd 猫",
         'dog "rex" \\ wolf',
     }
+
+
+def file_names(export_format: str, text: bytes) -> list[str]:
+    if export_format == "coco":
+        return [image["file_name"] for image in json.loads(text)["images"]]
+    return [json.loads(line)["file_name"] for line in text.splitlines()]
+
+
+@postgresql_only
+@pytest.mark.parametrize("export_format", ["jsonl", "coco"])
+@pytest.mark.parametrize("stored", ["images/a.b/photo.webp", "images/ab/no-extension"])
+def test_file_names_take_what_follows_the_last_dot_as_in_python(export_format, stored):
+    image = ImageFactory(status=ImageStatus.UNLOCKED)
+    ImageLabelFactory(image=image, state=ImageLabelState.CONFIRMED, probability=1)
+    Image.objects.filter(pk=image.pk).update(file=stored)
+    selection = export_select(export_request_from({"format": export_format}))
+
+    written = file_names(export_format, database_written(selection))
+
+    assert written == file_names(export_format, python_written(selection))
+    assert written == [f"{image.pk}.{stored.rsplit('.', 1)[-1]}"]
 
 
 def test_an_outline_is_exported_at_its_current_revision(outlined_dog):
