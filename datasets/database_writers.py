@@ -128,10 +128,9 @@ SELECT coalesce(string_agg(line, E'\\n' ORDER BY part, number, shape) || E'\\n',
 
 # Images of the table per page: each page is one statement, drained before its lines go on
 # (the connection is then free for whatever runs between two chunks), and an image hidden
-# meanwhile is left out of the pages after it, as in the Python writers. Pages of 10,000
-# rather than 5,000 images: the whole COCO export of 100k images took 0.9 s instead of 1.0-1.1
-# (fewer statements to plan and to wait for), for 35 MB more at the peak.
-PAGE_IMAGES = 10_000
+# meanwhile is left out of the pages after it, as in the Python writers. (Pages of 10,000
+# images were no faster, and held 30-50 MB more at the peak.)
+PAGE_IMAGES = 5000
 FIRST_PAGE_IMAGES = 500
 # What goes to the server at a time. A page is in memory whole anyway, and the server's cost
 # is per chunk (Django's handler passes each from the writer's thread to the event loop): in
