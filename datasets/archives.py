@@ -42,35 +42,27 @@ Progress = Callable[[int], None]
 
 
 class _Archive(zipfile.ZipFile):
-    """zipfile's writer with one addition: a stored member whose size and CRC-32 are known
+    """zipfile's writer with one addition: stored members whose size and CRC-32 are known
     beforehand (recorded at ingest). zipfile's own writer hashes every byte as it goes and
-    then seeks back to patch the header; this one writes the complete header once and then
-    the bytes as read, the way zipfile's own `mkdir` writes a header it knows."""
+    then seeks back to patch the header; these are written as their complete local header
+    and then the bytes, the way zipfile's own `mkdir` writes a header it knows."""
 
-    def write_known(self, member: zipfile.ZipInfo, source, *, buffer):
-        """Write `member` (stored, its size and CRC set) with the whole of `source`."""
-        size = member.file_size
+    def write_known(self, member: zipfile.ZipInfo, header: bytes, source, *, buffer):
+        """Write `member` as its ready local `header` and the whole of `source`, read through
+        Python (a file not on this machine's disk, or an archive that is not)."""
         with self._lock:
-            if self._writing:
-                raise ValueError("Another member of the archive is being written.")
-            if self.fp.tell() != self.start_dir:
-                self.fp.seek(self.start_dir)
-            member.header_offset = self.start_dir
-            self._writecheck(member)
-            self._didModify = True
-            # ZIP64 sizes in the local header only when the size needs them, as zipfile does.
-            self.fp.write(member.FileHeader())
-            if not _kernel_copy(source, self.fp, size=size):
-                _bytes_copy(source, self.fp, size=size, buffer=buffer)
+            self.fp.seek(self.start_dir)
+            self._entered(member, offset=self.start_dir)
+            self.fp.write(header)
+            _bytes_copy(source, self.fp, size=member.file_size, buffer=buffer)
             self.start_dir = self.fp.tell()
-            self.filelist.append(member)
-            self.NameToInfo[member.filename] = member
 
     def write_local(self, path: str, members: list[tuple], *, size: int) -> bool:
         """Write the members of the file at `path` on this machine's disk, whose size and
         CRC are known, each as its ready local header and the file's bytes, copied by the
-        kernel. False, with nothing written, when the archive is not a file on this disk or
-        the file is no longer `size` bytes long (its recorded CRC describes it no more).
+        kernel (sendfile, as cp does; the bytes never pass through Python). False, with
+        nothing written, when the archive is not a file on this disk or the file is no
+        longer `size` bytes long (its recorded CRC describes it no more).
 
         The fewest steps between two copies (no file object, no header to work out): alone
         it copies as fast as cp does."""
@@ -82,24 +74,28 @@ class _Archive(zipfile.ZipFile):
             if os.fstat(source).st_size != size:
                 return False
             with self._lock:
-                if self._writing:
-                    raise ValueError("Another member of the archive is being written.")
                 self.fp.flush()
                 offset = os.lseek(target, self.start_dir, os.SEEK_SET)
                 for member, header in members:
-                    member.header_offset = offset
-                    self._writecheck(member)
+                    self._entered(member, offset=offset)
                     _write_all(target, header)
                     _send_all(target, source, size=size, name=path)
                     offset += len(header) + size
-                    self.filelist.append(member)
-                    self.NameToInfo[member.filename] = member
-                self._didModify = True
                 # The buffered file learns where the kernel left the descriptor.
                 self.start_dir = self.fp.seek(offset)
         finally:
             os.close(source)
         return True
+
+    def _entered(self, member: zipfile.ZipInfo, *, offset: int) -> None:
+        """Enter `member`, about to be written from `offset`, as zipfile's writers do."""
+        if self._writing:
+            raise ValueError("Another member of the archive is being written.")
+        member.header_offset = offset
+        self._writecheck(member)
+        self._didModify = True
+        self.filelist.append(member)
+        self.NameToInfo[member.filename] = member
 
 
 def _write_all(target: int, data: bytes) -> None:
@@ -124,23 +120,6 @@ def _descriptor(file) -> int | None:
     if isinstance(file, io.BufferedReader | io.BufferedWriter | io.BufferedRandom | io.FileIO):
         return file.fileno()
     return None
-
-
-def _kernel_copy(source, target, *, size: int) -> bool:
-    """Copy the whole of `source` (exactly `size` bytes) to `target` inside the kernel
-    (sendfile, as cp does), when both are files on this machine; False when they are not.
-    The bytes never pass through Python, which halves what the copy costs."""
-    source_fd, target_fd = _descriptor(source), _descriptor(target)
-    if source_fd is None or target_fd is None:
-        return False
-    if os.fstat(source_fd).st_size != size:
-        raise OSError(f"{getattr(source, 'name', 'A file')} is not {size} bytes long.")
-    target.flush()
-    position = target.tell()
-    _send_all(target_fd, source_fd, size=size, name=getattr(source, "name", "A file"))
-    # The buffered file learns where the kernel left the descriptor.
-    target.seek(position + size)
-    return True
 
 
 def _bytes_copy(source, target, *, size: int, buffer: memoryview) -> None:
@@ -261,11 +240,11 @@ def _images_copy(archive: _Archive, files: list[tuple]) -> int:
             actual = source.size
             # A CRC describes the file only while it is as long as it was at ingest.
             known = crc is not None and actual == size
-            for number, (member, _header) in enumerate(members):
+            for number, (member, header) in enumerate(members):
                 if number:
                     source.seek(0)
                 if known:
-                    archive.write_known(member, source, buffer=buffer)
+                    archive.write_known(member, header, source, buffer=buffer)
                 else:
                     member.file_size = actual  # for zipfile's choice of ZIP64 or not
                     with archive.open(member, "w") as target:

@@ -206,9 +206,9 @@ def _not_categories(selection, category_ids: list[int], *, newest: int) -> list[
     categories: of the query's labels (its facts have no other), or of all; in practice the
     refinements, which are no category. Labels are never renumbered, so one added while the
     export runs is newer than `newest`."""
-    labels = set(selection.labels) if selection.labels else None
-    if labels is None:
-        labels = set(Label.objects.filter(pk__lte=newest).values_list("pk", flat=True))
+    labels = set(selection.labels) or set(
+        Label.objects.filter(pk__lte=newest).values_list("pk", flat=True)
+    )
     return sorted(labels - set(category_ids))
 
 

@@ -332,14 +332,10 @@ class _Compiler:
             if excluded:
                 others.append(~self._has_fact(excluded))
             return _combine(Q.__and__, others)
-        facts = ImageLabel.objects.filter(self.facts, label_id__in=driving)
+        facts = self._facts(driving)
         if excluded:
             facts = facts.exclude(
-                Exists(
-                    ImageLabel.objects.filter(
-                        self.facts, label_id__in=excluded, image_id=OuterRef("image_id")
-                    )
-                )
+                Exists(self._facts(excluded).filter(image_id=OuterRef("image_id")))
             )
         return _combine(Q.__and__, [Q(pk__in=facts.values("image_id")), *others])
 
@@ -365,8 +361,12 @@ class _Compiler:
             self.text, column, f"Unknown label {text!r}{hint}", width=max(1, len(text))
         )
 
+    def _facts(self, label_ids: set[int]):
+        """The facts (by default confirmed image-labels) of the given labels."""
+        return ImageLabel.objects.filter(self.facts, label_id__in=label_ids)
+
     def _has_fact(self, label_ids: set[int], *, joined: bool = False) -> Q:
-        facts = ImageLabel.objects.filter(self.facts, label_id__in=label_ids)
+        facts = self._facts(label_ids)
         if joined:
             # Image ids from the (label, state, image) index, joined: PostgreSQL plans this
             # semi-join from its statistics better than the EXISTS form.
