@@ -77,7 +77,7 @@ class AnnotationAdmin(admin.ModelAdmin):
 
     def _gold(self, request, queryset, answer):
         for annotation in queryset:
-            annotation_gold_mark(annotation=annotation, answer=answer)
+            annotation_gold_mark(annotation=annotation, answer=answer, by=request.user)
             self.log_change(request, annotation, f"Marked as gold: {answer}.")
         self.message_user(
             request,

@@ -4,19 +4,21 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.utils import timezone
 
 from contributors.models import Contributor
 from core.errors import DomainError
-from core.events import announce
+from core.events import activity_announce, announce, decision_announce
 from core.params import id_or_none
 from core.sampling import neediest_first, random_first
 from donations.models import Image
 from donations.querysets import public_q
 from labels_app.models import ImageLabel, Label, LabelKind, random_key
 from trust.evidence import evidence_update
+from trust.recounts import PROGRESS_EVERY
 from trust.served import task_served_check, tasks_serve
 from trust.services import (
     JudgementResult,
@@ -252,6 +254,7 @@ def annotation_submit(*, contributor: Contributor, lease_id, shapes) -> Annotati
     refinement_questions_open(annotation=annotation, label=image_label.label)
     ImageLabel.objects.filter(pk=image_label.pk).update(needs_annotation=False)
     lease.delete()
+    activity_announce(kind="outlined", label_id=image_label.label_id)
     return annotation
 
 
@@ -370,9 +373,19 @@ def annotation_revision_restore(
     old = annotation.revisions.filter(number=number).first()
     if old is None:
         raise DomainError(f"There is no revision {number}.", code="not_found", status=404)
-    return _new_revision(
+    before = {"revision": annotation.revision}
+    annotation = _new_revision(
         annotation=annotation, shapes=old.shapes, author=moderator, restored_from=number
     )
+    decision_announce(
+        actor=moderator.user,
+        kind="restore",
+        target=annotation,
+        reason=f"Revision {number} restored.",
+        before=before,
+        after={"revision": annotation.revision, "restored_from": number},
+    )
+    return annotation
 
 
 @transaction.atomic
@@ -499,14 +512,24 @@ def annotation_vote_cast(
 
 
 @transaction.atomic
-def annotation_gold_mark(*, annotation: Annotation, answer: str) -> Annotation:
+def annotation_gold_mark(
+    *, annotation: Annotation, answer: str, by: AbstractBaseUser | None
+) -> Annotation:
     """Make the current revision a gold item with a known verdict (moderators, in the admin),
     shown to reviewers as a check like label gold. The verdict stays private: the annotation
     keeps its public review state and numbers, which come from reviews like any other's."""
     if answer not in (ReviewAnswer.GOOD, ReviewAnswer.BAD):
         raise DomainError("A gold verdict is 'good' or 'bad'.", code="invalid_answer")
+    before = {"gold_answer": annotation.gold_answer, "revision": annotation.revision}
     annotation.gold_answer = answer
     annotation.save(update_fields=["gold_answer"])
+    decision_announce(
+        actor=by,
+        kind="gold",
+        target=annotation,
+        before=before,
+        after={"gold_answer": answer, "revision": annotation.revision},
+    )
     return annotation
 
 
@@ -721,7 +744,7 @@ def quiz_answers(*, limit: int) -> list[tuple]:
     )
 
 
-def contributor_reviews_recount(*, contributor_id: int) -> int:
+def contributor_reviews_recount(*, contributor_id: int, progress=None) -> int:
     """Make a contributor's annotation reviews and quiz answers counted or not, as their
     standing says — the label-vote recount's counterpart, run by the same background task.
 
@@ -736,7 +759,9 @@ def contributor_reviews_recount(*, contributor_id: int) -> int:
     stale = judgements_to_recount(contributor)
     flipped = 0
     pending = AnnotationVote.objects.filter(contributor_id=contributor_id).filter(stale)
-    for vote_id, was in list(pending.values_list("pk", "counted").iterator()):
+    for number, (vote_id, was) in enumerate(list(pending.values_list("pk", "counted")), 1):
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
         flipped += _review_recount(vote_id, was=was, becomes=not was, weight=weight)
     with transaction.atomic():
         answers = RefinementAnswer.objects.filter(contributor_id=contributor_id).filter(stale)
@@ -768,3 +793,86 @@ def _review_recount(vote_id: int, *, was: bool, becomes: bool, weight: float) ->
             counted_delta=int(weight > 0) if becomes else -int(was_weighed),
         )
         return 1
+
+
+REVIEW_FIELDS = (
+    "good_count",
+    "bad_count",
+    "unsure_count",
+    "counted_votes",
+    "evidence",
+    "probability",
+    "review_state",
+    "in_review",
+    "sort_key",
+    "gold_answer",
+)
+
+
+def annotations_revert_author(*, contributor_id: int, moderator: Contributor) -> list[dict]:
+    """Every annotation whose current revision is by `contributor_id` goes back to the newest
+    earlier revision by someone else, as a new revision by `moderator` (history stays).
+    Annotations only they drew are left to their reviews. Returns, per annotation changed,
+    what the undo needs."""
+    current_theirs = Annotation.objects.filter(
+        Exists(
+            AnnotationRevision.objects.filter(
+                annotation=OuterRef("pk"), number=OuterRef("revision"), author_id=contributor_id
+            )
+        )
+    )
+    rows = []
+    for annotation_id in list(current_theirs.values_list("pk", flat=True)):
+        with transaction.atomic():
+            annotation = Annotation.objects.select_for_update().get(pk=annotation_id)
+            theirs = annotation.revisions.get(number=annotation.revision)
+            if theirs.author_id != contributor_id:
+                continue  # someone revised it meanwhile
+            earlier = (
+                annotation.revisions.filter(number__lt=annotation.revision)
+                .exclude(author_id=contributor_id)
+                .order_by("-number")
+                .first()
+            )
+            if earlier is None:
+                continue
+            review = {name: getattr(annotation, name) for name in REVIEW_FIELDS}
+            annotation = _new_revision(
+                annotation=annotation,
+                shapes=earlier.shapes,
+                author=moderator,
+                restored_from=earlier.number,
+            )
+            rows.append(
+                {
+                    "annotation": annotation.pk,
+                    "their_revision": theirs.number,
+                    "new_revision": annotation.revision,
+                    "review": review,
+                }
+            )
+    return rows
+
+
+def annotations_reinstate(*, rows: list[dict], moderator: Contributor) -> int:
+    """Undo annotations_revert_author: each annotation gets their drawing back (as a new
+    revision) with the review it had, unless someone revised it since — newer work by others
+    stays. Returns how many were reinstated."""
+    reinstated = 0
+    for row in rows:
+        with transaction.atomic():
+            annotation = Annotation.objects.select_for_update().filter(pk=row["annotation"]).first()
+            if annotation is None or annotation.revision != row["new_revision"]:
+                continue
+            theirs = annotation.revisions.get(number=row["their_revision"])
+            annotation = _new_revision(
+                annotation=annotation,
+                shapes=theirs.shapes,
+                author=moderator,
+                restored_from=theirs.number,
+            )
+            for name, value in row["review"].items():
+                setattr(annotation, name, value)
+            annotation.save(update_fields=list(row["review"]))
+            reinstated += 1
+    return reinstated

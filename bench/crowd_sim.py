@@ -301,7 +301,7 @@ def crowd_seed(args: argparse.Namespace, scenario: Scenario, rng: random.Random)
     hidden = []
     for index, image_label in enumerate(ImageLabel.objects.filter(pk__in=gold_ids)):
         pool = GoldPool.TRAINING if index % 2 == 0 else GoldPool.HIDDEN
-        gold_mark(image_label=image_label, answer=truth[image_label.pk], pool=pool)
+        gold_mark(image_label=image_label, answer=truth[image_label.pk], pool=pool, by=None)
         if pool == GoldPool.HIDDEN:
             hidden.append(image_label.pk)
     if scenario.warmup and args.warmup_answers > 0:

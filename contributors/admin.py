@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import ApiToken, Contributor
 
@@ -19,6 +21,9 @@ class ContributorAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user", "merged_into"]
     readonly_fields = [
+        "moderation",
+        "banned_until",
+        "last_network",
         "created_at",
         "points",
         "merged_into",
@@ -29,10 +34,12 @@ class ContributorAdmin(admin.ModelAdmin):
         "training_passed_at",
     ]
     fields = [
+        "moderation",
         "user",
         "trust_level",
         "trust_level_locked",
         "banned_until",
+        "last_network",
         "votes_counted",
         "training_passed_at",
         "gold_answered",
@@ -43,6 +50,27 @@ class ContributorAdmin(admin.ModelAdmin):
         "created_at",
     ]
     show_full_result_count = False
+
+    @admin.display(description="Moderation")
+    def moderation(self, contributor):
+        # Bans are made (and audited) in the moderation admin; these are links, not imports.
+        if contributor.pk is None:
+            return "—"
+        ban = f"{reverse('admin:moderation_ban_add')}?contributor={contributor.pk}"
+        bans = f"{reverse('admin:moderation_ban_changelist')}?q={contributor.pk}"
+        trail = (
+            f"{reverse('admin:moderation_moderationaction_changelist')}"
+            f"?target_type=contributors.contributor&target_id={contributor.pk}"
+        )
+        revert = f"{reverse('admin:moderation_revert_add')}?contributor={contributor.pk}"
+        return format_html(
+            '<a href="{}">Ban…</a> · <a href="{}">Revert their work…</a> · '
+            '<a href="{}">their bans</a> · <a href="{}">history</a>',
+            ban,
+            revert,
+            bans,
+            trail,
+        )
 
 
 @admin.register(ApiToken)

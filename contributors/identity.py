@@ -6,12 +6,14 @@ from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
 from core.errors import DomainError
+from core.events import announce
 from core.ratelimits import network_of, rate_limit
 
 from .models import Contributor
 from .services import (
     contributor_claim_for_user,
     contributor_for_first_write,
+    contributor_network_note,
     contributor_of_user,
 )
 
@@ -31,11 +33,24 @@ def contributor_of_request(request: HttpRequest) -> Contributor | None:
 
 def refuse_if_banned(contributor: Contributor | None) -> None:
     if contributor is not None and contributor.is_banned:
+        until = (
+            "for good"
+            if contributor.is_banned_for_good
+            else f"until {contributor.banned_until:%Y-%m-%d %H:%M} UTC"
+        )
         raise DomainError(
-            f"This account is suspended until {contributor.banned_until:%Y-%m-%d %H:%M} UTC.",
+            f"This account is suspended {until}; you can still look around, but not contribute.",
             code="banned",
             status=403,
+            banned_until=None if contributor.is_banned_for_good else contributor.banned_until,
         )
+
+
+def refuse_write(request: HttpRequest, contributor: Contributor | None) -> None:
+    """Refuse a write from a banned contributor, or one an app above refuses (moderation's
+    network bans listen to "contributor.writing" and raise DomainError)."""
+    refuse_if_banned(contributor)
+    announce("contributor.writing", request=request, contributor=contributor)
 
 
 def contributor_for_write(request: HttpRequest) -> Contributor:
@@ -51,11 +66,14 @@ def contributor_for_write(request: HttpRequest) -> Contributor:
         else:
             # Identities cost a client nothing but a dropped cookie; their creation is counted
             # per network whatever the endpoint, so no write path can mint them without bound.
+            refuse_write(request, None)  # a banned network mints no new identities
             rate_limit(request, "new_identity")
             contributor = contributor_for_first_write(browser=browser_key(request))
             request.session[SESSION_KEY] = contributor.pk
+            announce("contributor.created", request=request, contributor=contributor)
         request.contributor = contributor
-    refuse_if_banned(contributor)
+    refuse_write(request, contributor)
+    contributor_network_note(contributor=contributor, network=network_of(request))
     return contributor
 
 

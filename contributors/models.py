@@ -1,11 +1,15 @@
 import hashlib
 import secrets
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from .querysets import ApiTokenQuerySet, ContributorQuerySet
+
+# What banned_until holds for a ban without an end (a date no period ban reaches).
+BANNED_FOR_GOOD = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class TrustLevel(models.IntegerChoices):
@@ -61,7 +65,25 @@ class Contributor(models.Model):
     counting_since = models.DateTimeField(
         null=True, blank=True, help_text="Judgements before this never count (after a demotion)."
     )
-    banned_until = models.DateTimeField(null=True, blank=True)
+    banned_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set by the bans in force (moderation); the far future means for good.",
+    )
+    last_network = models.CharField(
+        max_length=49,
+        blank=True,
+        editable=False,
+        help_text="The IP network (IPv4 address, IPv6 /64) of the latest write: what a network "
+        "ban of this contributor names.",
+    )
+    reverted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="A moderator reverted this contributor: none of their judgements count until "
+        "the revert is undone.",
+    )
     merged_into = models.ForeignKey(
         "self",
         null=True,
@@ -109,6 +131,10 @@ class Contributor(models.Model):
     @property
     def is_banned(self) -> bool:
         return self.banned_until is not None and self.banned_until > timezone.now()
+
+    @property
+    def is_banned_for_good(self) -> bool:
+        return self.banned_until is not None and self.banned_until >= BANNED_FOR_GOOD
 
     @property
     def in_training(self) -> bool:

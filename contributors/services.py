@@ -87,6 +87,14 @@ def contributor_for_first_write(*, browser: str | None) -> Contributor:
     return winner
 
 
+def contributor_network_note(*, contributor: Contributor, network: str) -> None:
+    """Remember the network of a contributor's latest write (what a network ban names); one
+    UPDATE only when it changed."""
+    if contributor.last_network != network:
+        contributor.last_network = network
+        Contributor.objects.filter(pk=contributor.pk).update(last_network=network)
+
+
 def _user_contributor(user: AbstractBaseUser) -> Contributor:
     """The user's contributor, created if missing; two first requests at once get one row."""
     existing = Contributor.objects.filter(user=user).first()

@@ -1,7 +1,6 @@
 """Live progress of archive exports, pushed to the export page over websockets."""
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from core.live import group_send
 
 from .models import ExportJob, ExportJobState
 
@@ -32,10 +31,5 @@ def job_progress(job: ExportJob) -> dict:
 
 def progress_send(job_id) -> None:
     """Tell whoever watches this job how far it is."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
     job = ExportJob.objects.get(pk=job_id)
-    async_to_sync(layer.group_send)(
-        progress_group(job_id), {"type": "export.progress", "job": job_progress(job)}
-    )
+    group_send(progress_group(job_id), {"type": "export.progress", "job": job_progress(job)})

@@ -93,6 +93,7 @@ class ImageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [
         "large_preview",
+        "history",
         "id",
         "status",
         "donor",
@@ -132,6 +133,16 @@ class ImageAdmin(admin.ModelAdmin):
             '<a href="{}"><img src="{}" alt="Image {}, open full size" class="im-admin-large"></a>',
             image.file_url("full"),
             image.file_url("large"),
+            image.pk,
+        )
+
+    @admin.display(description="Moderation history")
+    def history(self, image):
+        # The audit trail lives in the moderation admin; a link, not an import.
+        trail = reverse("admin:moderation_moderationaction_changelist")
+        return format_html(
+            '<a href="{}?target_type=donations.image&amp;target_id={}">Decisions on this image</a>',
+            trail,
             image.pk,
         )
 

@@ -17,6 +17,7 @@ PHASH_BAND_BITS = 16
 # The one rule for "anyone may see this image": a moderator unlocked it. Image.is_public is the
 # same rule for one row; everything else filters with public_q.
 PUBLIC_STATUS = "unlocked"
+REMOVED_STATUS = "removed"
 
 
 def public_q(path: str = "") -> models.Q:
@@ -41,6 +42,10 @@ class ImageQuerySet(models.QuerySet):
         ]
         return self.filter(status__in=statuses)
 
+    def hidden(self) -> ImageQuerySet:
+        """Images hidden after reports, waiting for a moderator."""
+        return self.filter(status="hidden")
+
     def pending(self) -> ImageQuerySet:
         return self.filter(status="pending")
 
@@ -52,7 +57,8 @@ class ImageQuerySet(models.QuerySet):
     def visible_to(
         self, *, user: AbstractBaseUser | None, contributor: Contributor | None
     ) -> ImageQuerySet:
-        """Public images, plus a donor's own donations, plus everything for moderators."""
+        """Public images, plus a donor's own donations unless removed, plus everything for
+        moderators."""
         if (
             user is not None
             and user.is_authenticated
@@ -62,7 +68,10 @@ class ImageQuerySet(models.QuerySet):
             return self.all()
         if contributor is None:
             return self.public()
-        return self.filter(public_q() | models.Q(donor=contributor))
+        # A removed photo (sexual content, someone's personal data) is gone for its donor too.
+        return self.filter(
+            public_q() | (models.Q(donor=contributor) & ~models.Q(status=REMOVED_STATUS))
+        )
 
     def visible_to_request(self, request) -> ImageQuerySet:
         """`visible_to` for the visitor behind a page or API request."""

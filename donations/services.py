@@ -13,7 +13,7 @@ from uuid6 import uuid7
 
 from contributors.models import Contributor
 from core.errors import DomainError
-from core.events import announce
+from core.events import announce, decision_announce
 
 from .ingest import ProcessedImage, image_process, phash_distance
 from .labelling import donation_labels_attach, donation_labels_clean
@@ -136,6 +136,7 @@ def _after_donation(image_id: uuid.UUID) -> None:
 
     flag_near_duplicate.enqueue(image_id=str(image_id))
     announce("images.changed")
+    announce("activity", kind="donated", label_id=None)
 
 
 def image_flag_near_duplicate(*, image_id: uuid.UUID | str) -> Image | None:
@@ -203,9 +204,78 @@ def image_review(
         image.reviewed_by = reviewer
         image.reviewed_at = now
     Image.objects.bulk_update(images, ["status", "reviewed_by", "reviewed_at"])
+    kind = "unlock" if decision == ImageStatus.UNLOCKED else "reject"
+    for image in images:
+        # The audit trail (moderation listens; this app does not know it).
+        decision_announce(
+            actor=reviewer,
+            kind=kind,
+            target=image,
+            before={"status": ImageStatus.PENDING},
+            after={"status": decision},
+        )
     if decision == ImageStatus.UNLOCKED:
         # Labels the donor added while the image was pending now join the task queues.
         announce("images.unlocked", images=images)
     if images:
         transaction.on_commit(lambda: announce("images.changed"))
     return images
+
+
+# Where a removed image's files wait for REMOVED_RETENTION_DAYS: never served to the public
+# (only ImageFileView serves files, and a removed image is visible to moderators alone).
+REMOVED_PREFIX = "removed/"
+FILE_FIELDS = ("file", "thumbnail_small", "thumbnail_large")
+
+
+@transaction.atomic
+def image_status_set(
+    *, image_id: uuid.UUID | str, to: str, by: AbstractBaseUser | None
+) -> tuple[Image, str] | None:
+    """Move one image to a moderation status (hidden, unlocked again, removed), stamped like a
+    review so the dataset version changes; returns the image and its previous status, or None
+    when there is no such image."""
+    image = Image.objects.select_for_update().filter(pk=image_id).first()
+    if image is None:
+        return None
+    previous = image.status
+    if previous == to:
+        return image, previous
+    image.status = to
+    image.reviewed_by = by
+    image.reviewed_at = timezone.now()
+    image.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    transaction.on_commit(lambda: announce("images.changed"))
+    return image, previous
+
+
+def image_files_protect(*, image_id: uuid.UUID | str) -> int:
+    """Move a removed image's files under REMOVED_PREFIX; returns how many moved. Safe to run
+    again (files already there stay)."""
+    image = Image.objects.filter(pk=image_id, status=ImageStatus.REMOVED).first()
+    if image is None:
+        return 0
+    moved: dict[str, str] = {}
+    for field_name in FILE_FIELDS:
+        name = getattr(image, field_name).name
+        if not name or name.startswith(REMOVED_PREFIX):
+            continue
+        with default_storage.open(name, "rb") as source:
+            moved[field_name] = default_storage.save(REMOVED_PREFIX + name, source)
+    if moved:
+        Image.objects.filter(pk=image.pk).update(**moved)
+        _delete_files(getattr(image, field_name).name for field_name in moved)
+    return len(moved)
+
+
+def image_files_delete(*, image_id: uuid.UUID | str) -> int:
+    """Delete a removed image's files for good (the row stays, so the photo's hash still
+    refuses it as a duplicate); returns how many files went."""
+    image = Image.objects.filter(pk=image_id, status=ImageStatus.REMOVED).first()
+    if image is None:
+        return 0
+    names = [getattr(image, field_name).name for field_name in FILE_FIELDS]
+    names = [name for name in names if name]
+    _delete_files(names)
+    Image.objects.filter(pk=image.pk).update(**dict.fromkeys(FILE_FIELDS, ""))
+    return len(names)

@@ -105,7 +105,8 @@ class ImageDetailView(DetailView):
     def get_context_data(self, **kwargs):
         image = self.object
         image_labels = (
-            image.image_labels.select_related("label", "annotation")
+            image.image_labels.standing()
+            .select_related("label", "annotation")
             .prefetch_related("annotation__revisions")
             .order_by("label__name")
         )
@@ -132,6 +133,8 @@ class ImageFileView(View):
             content_type = "image/webp"
         else:
             raise Http404("No such image variant.")
+        if not stored.name:
+            raise Http404("This image was removed and its files deleted.")
         download = request.GET.get("download") == "1" and variant == "full"
         response = FileResponse(
             stored.open("rb"),

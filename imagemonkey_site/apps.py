@@ -10,9 +10,10 @@ class ImagemonkeySiteConfig(AppConfig):
 
         from core.events import listen
 
-        from .live import totals_announce
+        from .live import activity_send, totals_announce
 
         listen("images.changed", totals_announce)
+        listen("activity", activity_send)
 
         # Moderators should see whose admin they are in, not Django's default name.
         admin.site.site_header = "ImageMonkey moderation"

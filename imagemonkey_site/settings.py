@@ -195,6 +195,8 @@ RATE_LIMITS = {
     "export": {"minute": [10, 20, 40, None], "day": [300, 1000, 3000, None]},
     # Archive jobs, counted by cost (EXPORT_COST_IMAGES images a unit).
     "export_archive": {"hour": [20, 50, 200, None], "day": [100, 300, 1000, None]},
+    # Reports of inappropriate content: enough for an honest visitor's bad day, not a campaign.
+    "report": {"minute": [5, 10, 20, None], "day": [30, 100, 300, None]},
 } | (env.json("RATE_LIMITS", default=None) or {})
 RATE_LIMITS_NETWORK_ONLY = {"signup", "login", "new_identity"}
 if not REDIS_URL:
@@ -305,6 +307,8 @@ CONSENSUS_MAX_VOTE_WEIGHT = env.float("CONSENSUS_MAX_VOTE_WEIGHT", default=2.25)
 # only moderators and newcomers gets decided labels on day one.
 CONSENSUS_MODERATOR_WEIGHT = env.float("CONSENSUS_MODERATOR_WEIGHT", default=5.0)
 # An image-label is decided once its probability reaches this (or 1 minus it for "no").
+CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
+
 # Written into every export (the data is CC0; saying so travels with each file).
 EXPORT_NOTICE = env.str(
     "EXPORT_NOTICE",
@@ -318,7 +322,27 @@ EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=3600)
 EXPORT_KEEP_SECONDS = env.int("EXPORT_KEEP_SECONDS", default=7 * 24 * 3600)
 # An archive counts one per this many images (at least one) against the `export_archive` limit.
 EXPORT_COST_IMAGES = env.int("EXPORT_COST_IMAGES", default=1000)
-CONSENSUS_DECISIVE_PROBABILITY = env.float("CONSENSUS_DECISIVE_PROBABILITY", default=0.99)
+
+# --- Moderation -----------------------------------------------------------------------------
+# Reports hide an item once their weighted score reaches this (a newcomer's report weighs 0.5,
+# a contributor's 1, a trusted contributor's 2, each times their past report accuracy; a
+# moderator's report hides at once). Every earlier dismissal of reports on the item adds it
+# again, so a group reporting a good image over and over needs ever more voices.
+REPORT_HIDE_SCORE = env.float("REPORT_HIDE_SCORE", default=3.0)
+# Removed images' files are kept this long in the protected folder, then deleted.
+REMOVED_RETENTION_DAYS = env.int("REMOVED_RETENTION_DAYS", default=30)
+# Alerts (moderation/alerts.py): what counts as trouble within ALERT_WINDOW seconds.
+ALERT_WINDOW = env.int("ALERT_WINDOW", default=3600)
+ALERT_FLIPS = env.int("ALERT_FLIPS", default=4)
+ALERT_REPORTS = env.int("ALERT_REPORTS", default=5)
+ALERT_NEW_IDENTITIES = env.int("ALERT_NEW_IDENTITIES", default=30)
+# An answer burst: at least ALERT_BURST_MIN answers in a minute, ALERT_BURST_Z deviations above
+# the contributor's usual minutes pooled with ALERT_BURST_PRIOR_MINUTES of the crowd's (whose
+# mean is assumed ALERT_BURST_CROWD_MEAN until the site has measured it).
+ALERT_BURST_MIN = env.int("ALERT_BURST_MIN", default=20)
+ALERT_BURST_Z = env.float("ALERT_BURST_Z", default=4.0)
+ALERT_BURST_PRIOR_MINUTES = env.int("ALERT_BURST_PRIOR_MINUTES", default=10)
+ALERT_BURST_CROWD_MEAN = env.float("ALERT_BURST_CROWD_MEAN", default=6.0)
 
 # Weight from agreement: a voter's weight is also capped by the log-odds of their agreement with
 # decided outcomes, (agreed + AGREEMENT_PRIOR_AGREED) / (judged + AGREEMENT_PRIOR_JUDGED), so a

@@ -176,6 +176,11 @@ class ImageLabel(models.Model):
     # The annotation queue: confirmed object labels on public images without an annotation.
     needs_annotation = models.BooleanField(default=False)
     not_annotatable_marks = models.PositiveIntegerField(default=0)
+    withdrawn = models.BooleanField(
+        default=False,
+        help_text="Withdrawn by a moderator's revert of whoever added it (nobody else supported "
+        "it): out of every queue and listing, kept for the undo.",
+    )
     random_key = models.FloatField(default=random_key, editable=False)
     sort_key = models.FloatField(default=0.0)
 

@@ -32,3 +32,7 @@ class LabelTermQuerySet(models.QuerySet):
 class ImageLabelQuerySet(models.QuerySet):
     """Which claims exist; who may answer or outline them is each task app's own queryset
     (validations.ValidationQuestion, annotations' task queries)."""
+
+    def standing(self) -> ImageLabelQuerySet:
+        """Claims not withdrawn by a moderator's revert of the one who made them."""
+        return self.filter(withdrawn=False)

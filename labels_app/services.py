@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from contributors.models import Contributor
 from core.errors import DomainError
+from core.events import activity_announce, decision_announce
 from donations.models import Image, ImageStatus
 
 from .catalog_files import CatalogEntry
@@ -233,6 +234,8 @@ def labels_add(*, contributor: Contributor, image: Image, texts: list[str]) -> L
         image_label, created = image_label_attach(image=image, label=label, contributor=contributor)
         (result.added if created else result.already_there).append(image_label)
     _visit(contributor=contributor, image=image, skipped=False)
+    if result.added:
+        activity_announce(kind="labelled", label_id=result.added[0].label_id)
     return result
 
 
@@ -312,10 +315,52 @@ def suggestion_accept(
     suggestion.decided_by = moderator
     suggestion.decided_at = timezone.now()
     suggestion.save(update_fields=["state", "label", "decided_by", "decided_at"])
+    decision_announce(
+        actor=moderator,
+        kind="suggestion",
+        target=suggestion,
+        reason=f"Accepted as {'an alias of ' if alias_of else 'the new label '}{label.name}.",
+        before={"state": SuggestionState.OPEN},
+        after={"state": SuggestionState.ACCEPTED, "label": label.name},
+    )
     return label
 
 
 def suggestion_reject(*, suggestion: LabelSuggestion, moderator) -> None:
-    LabelSuggestion.objects.filter(pk=suggestion.pk, state=SuggestionState.OPEN).update(
+    rejected = LabelSuggestion.objects.filter(pk=suggestion.pk, state=SuggestionState.OPEN).update(
         state=SuggestionState.REJECTED, decided_by=moderator, decided_at=timezone.now()
     )
+    if rejected:
+        decision_announce(
+            actor=moderator,
+            kind="suggestion",
+            target=suggestion,
+            reason="Rejected.",
+            before={"state": SuggestionState.OPEN},
+            after={"state": SuggestionState.REJECTED},
+        )
+
+
+@transaction.atomic
+def image_labels_withdraw(*, image_label_ids: list[int]) -> list[dict]:
+    """Take claims out of every queue and listing (a revert of the one who made them); returns
+    what each was, for the undo. Claims already withdrawn are left alone."""
+    rows = list(
+        ImageLabel.objects.select_for_update()
+        .filter(pk__in=image_label_ids, withdrawn=False)
+        .values("pk", "in_queue", "needs_annotation")
+    )
+    ImageLabel.objects.filter(pk__in=[row["pk"] for row in rows]).update(
+        withdrawn=True, in_queue=False, needs_annotation=False
+    )
+    return rows
+
+
+@transaction.atomic
+def image_labels_reinstate(*, rows: list[dict]) -> int:
+    """Undo image_labels_withdraw: each claim as it was."""
+    for row in rows:
+        ImageLabel.objects.filter(pk=row["pk"], withdrawn=True).update(
+            withdrawn=False, in_queue=row["in_queue"], needs_annotation=row["needs_annotation"]
+        )
+    return len(rows)

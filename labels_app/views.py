@@ -36,7 +36,7 @@ class LabelView(DomainErrorPageMixin, TemplateView):
         if image is None:
             image = next_labelling_task(contributor=self.request.contributor)
         labels = (
-            list(image.image_labels.select_related("label").order_by("label__name"))
+            list(image.image_labels.standing().select_related("label").order_by("label__name"))
             if image
             else []
         )

@@ -33,7 +33,7 @@ class TrustedContributorAdmin(ContributorAdmin):
             level, locked = obj.trust_level, obj.trust_level_locked
             obj.refresh_from_db(fields=list(TRUST_FIELDS))
             super().save_model(request, obj, form, change)
-            contributor_trust_set(contributor=obj, level=level, locked=locked)
+            contributor_trust_set(contributor=obj, level=level, locked=locked, by=request.user)
             return
         super().save_model(request, obj, form, change)
 

@@ -11,10 +11,20 @@ _recounters: dict[str, Recounter] = {}
 
 
 def recounter_register(name: str, recount: Recounter) -> None:
-    """`recount(contributor_id=...)` -> number of judgements flipped."""
+    """`recount(contributor_id=..., progress=None)` -> number of judgements flipped; it calls
+    `progress(n)` (when given) as it gets through n more of them."""
     _recounters[name] = recount
 
 
-def contributor_recount(*, contributor_id: int) -> int:
+def contributor_recount(
+    *, contributor_id: int, progress: Callable[[int], None] | None = None
+) -> int:
     """Run every registered recount for one contributor."""
-    return sum(recount(contributor_id=contributor_id) for recount in _recounters.values())
+    return sum(
+        recount(contributor_id=contributor_id, progress=progress)
+        for recount in _recounters.values()
+    )
+
+
+# How many judgements a recounter gets through between two progress reports.
+PROGRESS_EVERY = 500

@@ -82,7 +82,9 @@ def reliability_update() -> dict[str, int]:
         if contributor.trust_level == TrustLevel.MODERATOR or contributor.reliability is None:
             continue
         if contributor.votes_counted and estimate < settings.RELIABILITY_DEMOTE_BELOW:
-            done["demoted"] += contributor_demote(contributor_id=contributor.pk)
+            done["demoted"] += contributor_demote(
+                contributor_id=contributor.pk, reason="their estimated reliability is too low"
+            )
         elif abs(judgement_weight(contributor) - before) >= settings.RELIABILITY_REWEIGH_DELTA:
             recount_enqueue(contributor.pk)
             done["reweighed"] += 1

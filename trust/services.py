@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from contributors.models import Contributor, TrustLevel
+from core.events import announce, decision_announce
 
 from .arithmetic import (
     alarm_step,
@@ -53,7 +55,10 @@ def gold_due(contributor: Contributor | None, *, rng, rate: float | None = None)
 
 
 def counts_votes(contributor: Contributor) -> bool:
-    """Whether this contributor's judgements count toward consensus now."""
+    """Whether this contributor's judgements count toward consensus now (never while a
+    moderator's revert of them stands)."""
+    if contributor.reverted_at is not None:
+        return False
     return contributor.votes_counted or contributor.trust_level == TrustLevel.MODERATOR
 
 
@@ -212,7 +217,7 @@ def _trust_level_apply(contributor: Contributor) -> list[str]:
     return ["trust_level"]
 
 
-def contributor_demote(*, contributor_id: int) -> bool:
+def contributor_demote(*, contributor_id: int, reason: str) -> bool:
     """Demote a counting voter now (the change detector fired, or the reliability estimate is
     too low); their judgements are recounted. Returns whether anything changed."""
     with transaction.atomic():
@@ -223,6 +228,13 @@ def contributor_demote(*, contributor_id: int) -> bool:
         changed += _trust_level_apply(contributor)
         contributor.save(update_fields=changed)
         recount_enqueue(contributor.pk)
+        announce(
+            "contributor.demoted",
+            contributor_id=contributor.pk,
+            reason=reason,
+            judged=contributor.agreement_judged,
+            agreed=contributor.agreement_agreed,
+        )
     return True
 
 
@@ -240,7 +252,7 @@ def _alarm_raise(contributor_id: int, *, agreed: bool) -> None:
     Contributor.objects.filter(pk=contributor_id).update(agreement_alarm=alarm)
     # Someone not counted has nothing to lose; their detector starts over.
     if alarm >= settings.AGREEMENT_ALARM_LIMIT and not contributor_demote(
-        contributor_id=contributor_id
+        contributor_id=contributor_id, reason="their answers turned against the decided outcomes"
     ):
         Contributor.objects.filter(pk=contributor_id).update(agreement_alarm=0.0)
 
@@ -303,6 +315,7 @@ def gold_answer_record(
 def judgements_counted(*, contributor: Contributor, count: int) -> None:
     """Note `count` more judgements of a contributor (the experience gold scheduling decays on)."""
     Contributor.objects.filter(pk=contributor.pk).update(votes_cast=F("votes_cast") + count)
+    announce("judgements.given", contributor_id=contributor.pk, count=count)
     if estimate_due(count):
         from .tasks import estimate_reliability  # tasks.py imports the registries
 
@@ -331,15 +344,26 @@ def trust_records_merge(*, source: Contributor, target: Contributor) -> None:
     training_evaluate(contributor_id=target.pk)
     # A demotion sticks to the person, whichever identity it was earned under.
     if source.demoted_at is not None and not source.votes_counted:
-        contributor_demote(contributor_id=target.pk)
+        contributor_demote(
+            contributor_id=target.pk, reason="an identity merged into this one was demoted"
+        )
     recount_enqueue(target.pk)
 
 
 @transaction.atomic
-def contributor_trust_set(*, contributor: Contributor, level: int, locked: bool) -> Contributor:
+def contributor_trust_set(
+    *, contributor: Contributor, level: int, locked: bool, by: AbstractBaseUser | None
+) -> Contributor:
     """A moderator's override of a trust level (and its lock); recounts judgements if that
     changes whether this contributor's count."""
     counted_before = counts_votes(contributor)
+    decision_announce(
+        actor=by,
+        kind="trust",
+        target=contributor,
+        before={"trust_level": contributor.trust_level, "locked": contributor.trust_level_locked},
+        after={"trust_level": level, "locked": locked},
+    )
     contributor.trust_level = level
     contributor.trust_level_locked = locked
     contributor.save(update_fields=["trust_level", "trust_level_locked"])

@@ -15,7 +15,7 @@ class ValidationQuestionAdmin(ImageLabelAdmin):
 
     def _gold(self, request, queryset, answer, pool):
         for image_label in queryset:
-            gold_mark(image_label=image_label, answer=answer, pool=pool)
+            gold_mark(image_label=image_label, answer=answer, pool=pool, by=request.user)
             self.log_change(request, image_label, f"Marked as {pool} gold: {answer}.")
         self.message_user(
             request, f"{queryset.count()} item(s) are now {pool} gold with answer “{answer}”."

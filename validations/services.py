@@ -6,16 +6,19 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 
 from contributors.models import Contributor, TrustLevel
 from core.errors import DomainError
+from core.events import activity_announce, announce, decision_announce
 from core.params import id_or_none
 from core.sampling import neediest_first, random_first
 from donations.models import Image
 from labels_app.models import Answer, GoldPool, ImageLabel, ImageLabelState, Label, LabelKind
 from trust.evidence import evidence_update
+from trust.recounts import PROGRESS_EVERY
 from trust.served import task_served_check, tasks_serve
 from trust.services import (
     Agreement,
@@ -74,15 +77,22 @@ def consensus_apply(
     if raw_answer is not None:
         changes[f"{raw_answer}_count"] = F(f"{raw_answer}_count") + 1
     ImageLabel.objects.filter(pk=image_label_id).update(**changes)
-    answers_judge(image_label_id=image_label_id)
+    row = ImageLabel.objects.filter(pk=image_label_id).values_list("state", "evidence").first()
+    if row is None:
+        return
+    state, evidence = row
+    before = evidence - evidence_delta
+    if (before > 0 >= evidence) or (before < 0 <= evidence):
+        # The consensus crossed one half (moderation watches items that keep flipping).
+        announce("image_label.consensus_flipped", image_label_id=image_label_id)
+    answers_judge(image_label_id=image_label_id, state=state)
 
 
-def answers_judge(*, image_label_id: int) -> None:
-    """Judge the answers on a decided item against its decision, for each voter's agreement
-    record: the answers not judged yet, and all of them again if the decision turned. Answers
-    on gold are judged by the gold record instead."""
-    state = ImageLabel.objects.filter(pk=image_label_id).values_list("state", flat=True).first()
-    if state in (None, ImageLabelState.OPEN):
+def answers_judge(*, image_label_id: int, state: str) -> None:
+    """Judge the answers on a decided item (in `state`, as it is now) against its decision,
+    for each voter's agreement record: the answers not judged yet, and all of them again if
+    the decision turned. Answers on gold are judged by the gold record instead."""
+    if state == ImageLabelState.OPEN:
         return
     outcome = Answer.YES if state == ImageLabelState.CONFIRMED else Answer.NO
     other = Answer.NO if outcome == Answer.YES else Answer.YES
@@ -132,7 +142,7 @@ def _network_weight(*, image_label_id: int, network: str, weight: float, vote_id
     return 0.0 if others.exists() else weight
 
 
-def contributor_votes_recount(*, contributor_id: int) -> int:
+def contributor_votes_recount(*, contributor_id: int, progress=None) -> int:
     """Make every vote of a contributor counted and weighted as their standing says.
 
     Retroactive and reversible: nothing is deleted, each vote is changed under its row lock
@@ -146,7 +156,9 @@ def contributor_votes_recount(*, contributor_id: int) -> int:
         judgements_to_recount(contributor, weight=weight)
     )
     changed = 0
-    for vote_id in list(votes.values_list("pk", flat=True).iterator()):
+    for number, vote_id in enumerate(list(votes.values_list("pk", flat=True).iterator()), 1):
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
         with transaction.atomic():
             vote = (
                 Vote.objects.select_for_update()
@@ -230,7 +242,13 @@ def _recounted_evidence_apply(
 
 
 @transaction.atomic
-def gold_mark(*, image_label: ImageLabel, answer: str, pool: str = GoldPool.HIDDEN) -> ImageLabel:
+def gold_mark(
+    *,
+    image_label: ImageLabel,
+    answer: str,
+    pool: str = GoldPool.HIDDEN,
+    by: AbstractBaseUser | None,
+) -> ImageLabel:
     """Make an image-label a gold item with a known answer (moderators, from the admin).
 
     The answer stays private: the item keeps its public state and numbers, which come from the
@@ -241,8 +259,17 @@ def gold_mark(*, image_label: ImageLabel, answer: str, pool: str = GoldPool.HIDD
         raise DomainError("A gold answer is 'yes' or 'no'.", code="invalid_answer")
     if pool not in (GoldPool.TRAINING, GoldPool.HIDDEN):
         raise DomainError("A gold item trains or checks: 'training' or 'hidden'.", code="invalid")
+    before = {"gold_answer": image_label.gold_answer, "gold_pool": image_label.gold_pool}
     ImageLabel.objects.filter(pk=image_label.pk).update(
         gold_answer=answer, gold_pool=pool, gold_trainees=0
+    )
+    decision_announce(
+        actor=by,
+        kind="gold",
+        target=image_label,
+        reason="" if by else "Gold pool topped up from a strong decision.",
+        before=before,
+        after={"gold_answer": answer, "gold_pool": pool},
     )
     _answers_on_gold_marked(image_label)
     image_label.refresh_from_db()
@@ -294,7 +321,7 @@ def gold_replenish(*, batch: int = 500, rng=random) -> dict[str, int]:
         pool = next((p for p in (GoldPool.HIDDEN, GoldPool.TRAINING) if wanted[p] > 0), None)
         if pool is None:
             break
-        gold_mark(image_label=ImageLabel.objects.get(pk=pk), answer=answer, pool=pool)
+        gold_mark(image_label=ImageLabel.objects.get(pk=pk), answer=answer, pool=pool, by=None)
         wanted[pool] -= 1
         added[pool] += 1
     return {str(pool): count for pool, count in added.items()}
@@ -444,6 +471,7 @@ def record_answer(
             status=409,
         ) from None
     judgements_counted(contributor=contributor, count=1)
+    activity_announce(kind="validated", label_id=image_label.label_id)
     return _vote_apply(contributor=contributor, vote=vote)
 
 

@@ -5,7 +5,7 @@ from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from contributors.identity import contributor_for_write, refuse_if_banned
+from contributors.identity import contributor_for_write, refuse_write
 from core.api.filters import AwareDateTimeFilter, CountFilter
 from core.errors import DomainError
 from core.ratelimits import rate_limit
@@ -68,7 +68,7 @@ class DonationCreate(generics.GenericAPIView):
         },
     )
     def post(self, request):
-        refuse_if_banned(request.contributor)  # before any costly decoding
+        refuse_write(request, request.contributor)  # before any costly decoding
         rate_limit(request, "donation")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

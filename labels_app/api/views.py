@@ -72,7 +72,7 @@ class NextLabellingTask(APIView):
         image = next_labelling_task(contributor=request.contributor)
         if image is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        names = list(image.image_labels.values_list("label__name", flat=True))
+        names = list(image.image_labels.standing().values_list("label__name", flat=True))
         return Response(
             LabellingTaskSerializer(
                 {"image": image, "labels": names}, context={"request": request}
@@ -90,7 +90,7 @@ class ImageLabels(APIView):
     @extend_schema(responses=ImageLabelSerializer(many=True))
     def get(self, request, pk):
         image = _labellable_image(request, pk)
-        labels = image.image_labels.select_related("label").order_by("label__name")
+        labels = image.image_labels.standing().select_related("label").order_by("label__name")
         return Response(ImageLabelSerializer(labels, many=True).data)
 
     @extend_schema(request=LabelsAddSerializer, responses={201: LabellingResultSerializer})
@@ -138,4 +138,4 @@ class ImageLabelList(generics.ListAPIView):
     pagination_class = ImageLabelPagination
 
     def get_queryset(self):
-        return ImageLabel.objects.filter(public_q("image__")).select_related("label")
+        return ImageLabel.objects.standing().filter(public_q("image__")).select_related("label")

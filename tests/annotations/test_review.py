@@ -169,7 +169,7 @@ def test_a_trainees_reviews_count_once_they_pass_and_stop_when_demoted():
 def gold(answer="good"):
     from annotations.services import annotation_gold_mark
 
-    return annotation_gold_mark(annotation=annotated(), answer=answer)
+    return annotation_gold_mark(annotation=annotated(), answer=answer, by=None)
 
 
 def test_marking_gold_keeps_the_public_review_state_and_queue():

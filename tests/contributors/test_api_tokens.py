@@ -304,7 +304,9 @@ def test_banned_contributor_donating_with_token_is_refused_and_nothing_stored(
     assert response.status_code == 403
     assert response.json() == {
         "code": "banned",
-        "detail": "This account is suspended until 2999-01-02 03:04 UTC.",
+        "detail": "This account is suspended until 2999-01-02 03:04 UTC; you can still look "
+        "around, but not contribute.",
+        "banned_until": "2999-01-02T03:04:00Z",
     }
     assert not Image.objects.exists()
     assert stored_files() == []
@@ -320,7 +322,9 @@ def test_banned_anonymous_visitor_is_refused_on_the_api_and_nothing_stored(visit
     assert response.status_code == 403
     assert response.json() == {
         "code": "banned",
-        "detail": "This account is suspended until 2999-01-02 03:04 UTC.",
+        "detail": "This account is suspended until 2999-01-02 03:04 UTC; you can still look "
+        "around, but not contribute.",
+        "banned_until": "2999-01-02T03:04:00Z",
     }
     assert Image.objects.count() == 1
     assert stored_files() == files_before
@@ -337,7 +341,7 @@ def test_banned_visitor_using_the_donate_page_sees_the_ban_and_nothing_is_stored
 
     # The page reports per file, so the refusal is in the results of a 200 page.
     assert response.status_code == 200
-    assert "This account is suspended until 2999-01-02 03:04 UTC." in response.content.decode()
+    assert "This account is suspended until 2999-01-02 03:04 UTC;" in response.content.decode()
     assert Image.objects.count() == 1
     assert stored_files() == files_before
 

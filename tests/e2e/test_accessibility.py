@@ -107,6 +107,7 @@ PUBLIC_PAGES = {
     "export": ("/datasets/export/", None),
     "export-preview": ("/datasets/export/?query=car", "#export-samples"),
     "export-mistake": ("/datasets/export/?query=car%20%26%20%26", "#export-error"),
+    "report": ("/report/?image={public}", ".report-preview"),
     "sign-up": ("/accounts/signup/", None),
     "log-in": ("/accounts/login/", None),
     "password-reset": ("/accounts/password/reset/", None),
@@ -123,7 +124,7 @@ def test_public_page_with_content_has_no_serious_violations(page, content, name)
 
 # The pages whose layout changes on a phone (menu, stacked columns, task buttons).
 PHONE_PAGES = ["home", "donate", "image", "validate", "validate-grid", "annotate"]
-PHONE_PAGES += ["annotate-review", "quiz", "sign-up", "export-preview"]
+PHONE_PAGES += ["annotate-review", "quiz", "sign-up", "export-preview", "report"]
 
 
 @pytest.mark.parametrize("name", PHONE_PAGES)
@@ -179,7 +180,7 @@ def test_review_page_with_a_verdict_about_the_last_outline_has_no_serious_violat
     page, settings
 ):
     settings.GOLD_RATE_TRAINING = 1.0
-    annotation_gold_mark(annotation=submitted_annotation(shapes=[RECT]), answer="bad")
+    annotation_gold_mark(annotation=submitted_annotation(shapes=[RECT]), answer="bad", by=None)
     submitted_annotation(shapes=[RECT])
 
     visit(page, "/annotate/review/", "#review-form")

@@ -132,7 +132,9 @@ def test_training_verdict_moves_on_by_tapping_next_question_on_a_phone(phone_pag
 
 def test_review_verdict_after_the_reload_shows_the_outline_it_is_about(page, settings):
     settings.GOLD_RATE_TRAINING = 1.0  # (a newcomer meets gold often, not always first)
-    judged = annotation_gold_mark(annotation=submitted_annotation(shapes=[RECT]), answer="bad")
+    judged = annotation_gold_mark(
+        annotation=submitted_annotation(shapes=[RECT]), answer="bad", by=None
+    )
     waiting = submitted_annotation(shapes=[RECT])
 
     page.goto("/annotate/review/")

@@ -359,7 +359,7 @@ def test_gold_mark_keeps_the_known_answer_private_and_the_item_ordinary():
     image_label = ImageLabelFactory()
     before = ImageLabel.objects.values().get(pk=image_label.pk)
 
-    gold_mark(image_label=image_label, answer="no")
+    gold_mark(image_label=image_label, answer="no", by=None)
 
     after = ImageLabel.objects.values().get(pk=image_label.pk)
     assert image_label.is_gold
