@@ -3,11 +3,12 @@ PYTHON_BIN ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+SCREENING_STAMP := $(VENV)/.screening-$(shell sha256sum requirements-screening.txt | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test lint browser migrate clean
+.PHONY: install install-screening run test lint browser migrate clean
 
 $(STAMP): requirements.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -17,6 +18,14 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The optional nudity screening (AGPL-3.0 model; see README, Moderation). The tests use it.
+$(SCREENING_STAMP): requirements-screening.txt $(STAMP)
+	$(VENV)/bin/pip install --quiet -r requirements-screening.txt
+	rm -f $(VENV)/.screening-*
+	touch $(SCREENING_STAMP)
+
+install-screening: $(SCREENING_STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -41,7 +50,7 @@ browser:
 
 # The browser tests run in their own pytest process: Playwright's event loop needs
 # DJANGO_ALLOW_ASYNC_UNSAFE, which must not mask async mistakes in the other tests.
-test: install browser lint
+test: install install-screening browser lint
 	$(VENV)/bin/pytest --ignore=tests/e2e
 	$(VENV)/bin/pytest tests/e2e
 

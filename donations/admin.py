@@ -67,12 +67,20 @@ def thumbnail_tag(image: Image, size: int = 96):
     )
 
 
+def screening_text(image: Image) -> str:
+    """The automatic nudity screening's verdict, as the review shows it."""
+    if image.screening_score is None:
+        return image.get_screening_display()
+    return f"{image.get_screening_display()} (nudity score {image.screening_score:.2f})"
+
+
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     list_display = [
         "preview",
         "id",
         "status",
+        "screening_display",
         "donor",
         "dimensions",
         "near_duplicate_link",
@@ -83,6 +91,7 @@ class ImageAdmin(admin.ModelAdmin):
     list_display_links = ["preview", "id"]
     list_filter = [
         "status",
+        "screening",
         NearDuplicateFilter,
         DonorKindFilter,
         ("created_at", admin.DateFieldListFilter),
@@ -105,6 +114,7 @@ class ImageAdmin(admin.ModelAdmin):
         "phash",
         "near_duplicate_link",
         "near_duplicate_distance",
+        "screening_display",
         "cc0_confirmed",
         "created_at",
         "reviewed_by",
@@ -145,6 +155,10 @@ class ImageAdmin(admin.ModelAdmin):
             trail,
             image.pk,
         )
+
+    @admin.display(description="Screening", ordering="screening_score")
+    def screening_display(self, image):
+        return screening_text(image)
 
     @admin.display(description="Size")
     def dimensions(self, image):
@@ -223,6 +237,7 @@ class ImageAdmin(admin.ModelAdmin):
             "title": "Review pending donations",
             "images": pending,
             "pending_total": Image.objects.pending().count(),
+            "unscreened_total": Image.objects.pending().filter(screening="unavailable").count(),
         }
         return TemplateResponse(request, "admin/donations/image/review.html", context)
 

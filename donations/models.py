@@ -22,6 +22,13 @@ class ImageStatus(models.TextChoices):
     REMOVED = "removed", "Removed"
 
 
+class Screening(models.TextChoices):
+    NOT_SCREENED = "", "Not screened"
+    CLEAN = "clean", "Clean"
+    FLAGGED = "flagged", "Flagged: likely nudity"
+    UNAVAILABLE = "unavailable", "Screening unavailable"
+
+
 class Image(models.Model):
     """A donated photo: re-encoded without metadata, public only once a moderator unlocks it."""
 
@@ -84,6 +91,16 @@ class Image(models.Model):
         editable=False,
     )
     reviewed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The automatic nudity screening (moderation.screening), for the moderators' review.
+    screening = models.CharField(
+        max_length=16, choices=Screening.choices, blank=True, default="", editable=False
+    )
+    screening_score = models.FloatField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The nudity detector's highest confidence for an exposed intimate part.",
+    )
 
     objects = ImageQuerySet.as_manager()
 

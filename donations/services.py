@@ -135,6 +135,7 @@ def _after_donation(image_id: uuid.UUID) -> None:
     from .tasks import flag_near_duplicate  # tasks.py imports this module
 
     flag_near_duplicate.enqueue(image_id=str(image_id))
+    announce("image.donated", image_id=image_id)
     announce("images.changed")
     announce("activity", kind="donated", label_id=None)
 
@@ -197,6 +198,12 @@ def image_review(
         ids = [uuid.UUID(str(image_id)) for image_id in image_ids]
     except ValueError:
         raise DomainError("That is not a valid image id.", code="invalid_image_id") from None
+    return _pending_decide(ids, decision=decision, reviewer=reviewer)
+
+
+def _pending_decide(
+    ids: list[uuid.UUID], *, decision: str, reviewer: AbstractBaseUser | None, reason: str = ""
+) -> list[Image]:
     images = list(Image.objects.select_for_update().filter(pk__in=ids, status=ImageStatus.PENDING))
     now = timezone.now()
     for image in images:
@@ -211,6 +218,7 @@ def image_review(
             actor=reviewer,
             kind=kind,
             target=image,
+            reason=reason,
             before={"status": ImageStatus.PENDING},
             after={"status": decision},
         )
@@ -279,3 +287,20 @@ def image_files_delete(*, image_id: uuid.UUID | str) -> int:
     _delete_files(names)
     Image.objects.filter(pk=image.pk).update(**dict.fromkeys(FILE_FIELDS, ""))
     return len(names)
+
+
+@transaction.atomic
+def image_screening_record(*, image_id: uuid.UUID | str, state: str, score: float | None) -> None:
+    """Note the automatic screening's verdict on an image, for the moderators' review."""
+    Image.objects.filter(pk=image_id).update(screening=state, screening_score=score)
+
+
+@transaction.atomic
+def image_auto_unlock(*, image_id: uuid.UUID | str, reason: str) -> bool:
+    """Unlock a pending image without a moderator (screened clean, from a trusted donor);
+    audited like a review, with the site as the actor."""
+    return bool(
+        _pending_decide(
+            [uuid.UUID(str(image_id))], decision=ImageStatus.UNLOCKED, reviewer=None, reason=reason
+        )
+    )

@@ -331,6 +331,14 @@ EXPORT_COST_IMAGES = env.int("EXPORT_COST_IMAGES", default=1000)
 REPORT_HIDE_SCORE = env.float("REPORT_HIDE_SCORE", default=3.0)
 # Removed images' files are kept this long in the protected folder, then deleted.
 REMOVED_RETENTION_DAYS = env.int("REMOVED_RETENTION_DAYS", default=30)
+# Nudity screening of new donations (moderation/screening.py; the optional extra in
+# requirements-screening.txt). A score at or above SCREENING_FLAG_SCORE marks the donation for
+# moderators; with SCREENING_AUTO_UNLOCK_TRUSTED, a trusted donor's photo scoring at most
+# SCREENING_CLEAN_SCORE is unlocked without waiting (off by default).
+SCREENING_ENABLED = env.bool("SCREENING_ENABLED", default=True)
+SCREENING_FLAG_SCORE = env.float("SCREENING_FLAG_SCORE", default=0.5)
+SCREENING_CLEAN_SCORE = env.float("SCREENING_CLEAN_SCORE", default=0.1)
+SCREENING_AUTO_UNLOCK_TRUSTED = env.bool("SCREENING_AUTO_UNLOCK_TRUSTED", default=False)
 # Alerts (moderation/alerts.py): what counts as trouble within ALERT_WINDOW seconds.
 ALERT_WINDOW = env.int("ALERT_WINDOW", default=3600)
 ALERT_FLIPS = env.int("ALERT_FLIPS", default=4)

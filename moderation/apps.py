@@ -9,7 +9,7 @@ class ModerationConfig(AppConfig):
         from core.events import listen
 
         from . import alerts, live
-        from .services import action_record, refuse_banned_network
+        from .services import action_record, donation_screen_enqueue, refuse_banned_network
 
         listen("contributor.writing", refuse_banned_network)
         # Decisions made by the task apps' own services (unlock, reject, gold, ...).
@@ -20,3 +20,4 @@ class ModerationConfig(AppConfig):
         listen("contributor.created", alerts.identity_created)
         listen("moderation.alert", live.alert_send)
         listen("images.changed", live.counts_send)
+        listen("image.donated", donation_screen_enqueue)

@@ -874,3 +874,65 @@ def revert_undo_run(*, revert_id: int) -> Revert:
         state=RevertState.UNDONE, undone_at=timezone.now(), done=F("total")
     )
     return Revert.objects.get(pk=revert_id)
+
+
+# --- Automatic screening of donations ----------------------------------------------------------
+
+
+def donation_screen_enqueue(*, image_id) -> None:
+    """Listens to "image.donated" (after the upload committed): screening happens in the
+    background, never in the upload request."""
+    if settings.SCREENING_ENABLED:
+        from .tasks import screen_donation
+
+        screen_donation.enqueue(image_id=str(image_id))
+
+
+def donation_screen(*, image_id) -> str:
+    """Score a pending donation for nudity and note it for the moderators (returns the
+    screening state). A model that cannot load leaves the photo pending, marked unavailable —
+    never unlocked."""
+    from django.core.files.storage import default_storage
+
+    from donations.models import Screening
+    from donations.services import image_screening_record
+
+    from .screening import ScreeningUnavailable, detections_of
+
+    image = Image.objects.select_related("donor").filter(pk=image_id).first()
+    if image is None or image.status != ImageStatus.PENDING:
+        return ""
+    try:
+        with default_storage.open(image.file.name, "rb") as stored:
+            detections = detections_of(stored.read())
+    except ScreeningUnavailable:
+        image_screening_record(image_id=image.pk, state=Screening.UNAVAILABLE, score=None)
+        return Screening.UNAVAILABLE
+    return screening_decide(image=image, detections=detections)
+
+
+def screening_decide(*, image: Image, detections: list[dict]) -> str:
+    """What the detector's findings mean for a pending donation: a high score stays pending,
+    marked with the score, and is never unlocked automatically; a clean photo of a trusted
+    donor is unlocked at once when SCREENING_AUTO_UNLOCK_TRUSTED is on."""
+    from contributors.models import TrustLevel as Level
+    from donations.models import Screening
+    from donations.services import image_auto_unlock, image_screening_record
+
+    from .screening import nudity_score
+
+    score = nudity_score(detections)
+    state = Screening.FLAGGED if score >= settings.SCREENING_FLAG_SCORE else Screening.CLEAN
+    image_screening_record(image_id=image.pk, state=state, score=score)
+    if (
+        state == Screening.CLEAN
+        and settings.SCREENING_AUTO_UNLOCK_TRUSTED
+        and score <= settings.SCREENING_CLEAN_SCORE
+        and image.donor.trust_level in (Level.TRUSTED, Level.MODERATOR)
+        and image.near_duplicate_of_id is None
+    ):
+        image_auto_unlock(
+            image_id=image.pk,
+            reason=f"Screened clean (nudity score {score:.2f}), donated by a trusted contributor.",
+        )
+    return state

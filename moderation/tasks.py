@@ -9,6 +9,13 @@ def protect_removed_files(image_id: str) -> int:
 
 
 @task()
+def screen_donation(image_id: str) -> str:
+    from .services import donation_screen
+
+    return donation_screen(image_id=image_id)
+
+
+@task()
 def raise_alert(**alert) -> int:
     from .services import alert_raise
 

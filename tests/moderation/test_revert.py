@@ -274,3 +274,44 @@ def test_the_admin_previews_starts_and_undoes_a_revert(vandalised, moderator, cl
 
     commit(client.post, f"/admin/moderation/revert/{revert.pk}/undo/")
     assert Revert.objects.get().state == RevertState.UNDONE
+
+
+def rows_of(vandal) -> dict:
+    """Every row the contributor's work touched, field by field (annotation revision counters
+    and their append-only history aside: a revert and its undo add revisions, never rewrite)."""
+    from django.forms.models import model_to_dict
+
+    from annotations.models import AnnotationVote, RefinementAnswer
+
+    def table(queryset, exclude=()):
+        return {
+            row.pk: {k: v for k, v in model_to_dict(row).items() if k not in exclude}
+            for row in queryset.order_by("pk")
+        }
+
+    return {
+        "votes": table(Vote.objects.all()),
+        "image_labels": table(ImageLabel.objects.all()),
+        "images": table(Image.objects.all(), exclude=("reviewed_at", "reviewed_by")),
+        "reports": table(Report.objects.all()),
+        "cases": table(ReportCase.objects.all()),
+        "contributors": table(Contributor.objects.all()),
+        "annotation_votes": table(AnnotationVote.objects.all()),
+        "refinement_answers": table(RefinementAnswer.objects.all()),
+        "annotations": table(Annotation.objects.all(), exclude=("revision", "updated_at")),
+    }
+
+
+def test_revert_and_undo_leave_every_row_they_touched_as_it_was(vandalised, moderator, commit):
+    from contributors.services import contributor_claim_for_user
+
+    contributor_claim_for_user(anonymous=None, user=moderator)  # the moderator's own row
+    before = rows_of(vandalised["vandal"])
+
+    revert = commit(revert_start, contributor=vandalised["vandal"], moderator=moderator, reason="x")
+    assert rows_of(vandalised["vandal"]) != before  # the revert changed something
+    commit(revert_undo, revert_id=revert.pk, moderator=moderator)
+
+    after = rows_of(vandalised["vandal"])
+    for name in before:
+        assert after[name] == before[name], name
