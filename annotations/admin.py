@@ -6,6 +6,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from contributors.services import contributor_claim_for_user
+from core.admin_links import ModerationHistoryMixin
 from core.errors import DomainError
 
 from .models import (
@@ -45,7 +46,7 @@ class RevisionInline(admin.TabularInline):
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(admin.ModelAdmin):
+class AnnotationAdmin(ModerationHistoryMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "image_label",
@@ -60,6 +61,7 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_select_related = ["image_label__label", "image_label__image", "author__user"]
     search_fields = ["=id", "image_label__label__name", "=image_label__image__id"]
     readonly_fields = [
+        "moderation_history",
         "image_label",
         "revision",
         "shapes",

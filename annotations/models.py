@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from labels_app.models import random_key
 
+from .querysets import AnnotationQuerySet
+
 
 class ReviewState(models.TextChoices):
     OPEN = "open", "Open for review"
@@ -57,6 +59,13 @@ class Annotation(models.Model):
     )
     random_key = models.FloatField(default=random_key, editable=False)
     sort_key = models.FloatField(default=0.0)
+    hidden = models.BooleanField(
+        default=False,
+        help_text="Hidden after reports until a moderator decides: out of the image page, every "
+        "task, the API and the exports.",
+    )
+
+    objects = AnnotationQuerySet.as_manager()
 
     class Meta:
         constraints = [

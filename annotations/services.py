@@ -305,7 +305,7 @@ def annotation_revise(
     annotation = (
         Annotation.objects.select_for_update()
         .select_related("image_label__image", "image_label__label")
-        .filter(pk=id_or_none(annotation_id))
+        .filter(pk=id_or_none(annotation_id), hidden=False)
         .first()
     )
     if annotation is None:
@@ -459,7 +459,7 @@ def annotation_vote_cast(
         )
     annotation = (
         Annotation.objects.select_related("image_label__image")
-        .filter(pk=id_or_none(annotation_id))
+        .filter(pk=id_or_none(annotation_id), hidden=False)
         .first()
     )
     if annotation is None or not annotation.image_label.image.is_public:
@@ -536,6 +536,7 @@ def annotation_gold_mark(
 def _next_gold_review(*, contributor: Contributor | None, exclude, rng) -> Annotation | None:
     gold = (
         Annotation.objects.exclude(gold_answer="")
+        .filter(hidden=False)
         .exclude(pk__in=exclude)
         .filter(public_q("image_label__image__"))
     )
@@ -811,8 +812,8 @@ REVIEW_FIELDS = (
 
 def annotations_revert_author(*, contributor_id: int, moderator: Contributor) -> list[dict]:
     """Every annotation whose current revision is by `contributor_id` goes back to the newest
-    earlier revision by someone else, as a new revision by `moderator` (history stays).
-    Annotations only they drew are left to their reviews. Returns, per annotation changed,
+    earlier revision by someone else, as a new revision by `moderator` (history stays);
+    annotations only they drew are hidden (annotation_hide). Returns, per annotation changed,
     what the undo needs."""
     current_theirs = Annotation.objects.filter(
         Exists(
@@ -835,6 +836,9 @@ def annotations_revert_author(*, contributor_id: int, moderator: Contributor) ->
                 .first()
             )
             if earlier is None:
+                shown = annotation_hide(annotation_id=annotation.pk)
+                if shown is not None:
+                    rows.append({"annotation": annotation.pk, "shown": shown})
                 continue
             review = {name: getattr(annotation, name) for name in REVIEW_FIELDS}
             annotation = _new_revision(
@@ -860,6 +864,9 @@ def annotations_reinstate(*, rows: list[dict], moderator: Contributor) -> int:
     stays. Returns how many were reinstated."""
     reinstated = 0
     for row in rows:
+        if "shown" in row:  # only theirs, hidden by the revert
+            reinstated += annotation_unhide(annotation_id=row["annotation"], shown=row["shown"])
+            continue
         with transaction.atomic():
             annotation = Annotation.objects.select_for_update().filter(pk=row["annotation"]).first()
             if annotation is None or annotation.revision != row["new_revision"]:
@@ -876,3 +883,38 @@ def annotations_reinstate(*, rows: list[dict], moderator: Contributor) -> int:
             annotation.save(update_fields=list(row["review"]))
             reinstated += 1
     return reinstated
+
+
+# --- Hiding after reports (moderation) -----------------------------------------------------------
+
+
+@transaction.atomic
+def annotation_hide(*, annotation_id: int) -> dict | None:
+    """Take an annotation out of the image page, every task, the API and the exports until a
+    moderator decides; returns what the undo needs (None when there is no such annotation)."""
+    annotation = Annotation.objects.select_for_update().filter(pk=annotation_id).first()
+    if annotation is None or annotation.hidden:
+        return None
+    questions = list(
+        RefinementQuestion.objects.filter(annotation=annotation, in_queue=True).values_list(
+            "pk", flat=True
+        )
+    )
+    RefinementQuestion.objects.filter(pk__in=questions).update(in_queue=False)
+    Annotation.objects.filter(pk=annotation.pk).update(hidden=True, in_review=False)
+    # In this transaction: the exports' copy of the outline goes with the hiding, or neither.
+    announce("annotation.hidden", annotation_id=annotation.pk)
+    return {"in_review": annotation.in_review, "questions": questions}
+
+
+@transaction.atomic
+def annotation_unhide(*, annotation_id: int, shown: dict) -> bool:
+    """Bring a hidden annotation back as it was (`shown`: what annotation_hide returned)."""
+    updated = Annotation.objects.filter(pk=annotation_id, hidden=True).update(
+        hidden=False, in_review=shown.get("in_review", False)
+    )
+    if not updated:
+        return False
+    RefinementQuestion.objects.filter(pk__in=shown.get("questions", [])).update(in_queue=True)
+    transaction.on_commit(lambda: announce("annotation.drawn", annotation_id=annotation_id))
+    return True

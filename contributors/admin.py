@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin_links import history_url
+
 from .models import ApiToken, Contributor
 
 
@@ -58,10 +60,7 @@ class ContributorAdmin(admin.ModelAdmin):
             return "—"
         ban = f"{reverse('admin:moderation_ban_add')}?contributor={contributor.pk}"
         bans = f"{reverse('admin:moderation_ban_changelist')}?q={contributor.pk}"
-        trail = (
-            f"{reverse('admin:moderation_moderationaction_changelist')}"
-            f"?target_type=contributors.contributor&target_id={contributor.pk}"
-        )
+        trail = history_url(contributor)
         revert = f"{reverse('admin:moderation_revert_add')}?contributor={contributor.pk}"
         return format_html(
             '<a href="{}">Ban…</a> · <a href="{}">Revert their work…</a> · '

@@ -218,7 +218,9 @@ def export_select(request: ExportRequest) -> Selection:
 
     checked_by_facts = None
     if request.annotations_only:
-        images = images.filter(matching, with_a_fact(positive & Q(annotation__isnull=False)))
+        images = images.filter(
+            matching, with_a_fact(positive & Q(annotation__isnull=False, annotation__hidden=False))
+        )
     elif compiled is not None and compiled.anchored:
         # The query itself asks for a label fact of `labels` (compiled with these facts): a
         # second look-up per image would find what the first already did.
@@ -393,7 +395,7 @@ def export_outlines_refresh(
     "annotation.drawn"), and every export catches up before it reads any (the database's
     writers for all outlines at the start, the pages in Python for each page's), so no
     export reads the forms of older shapes; usually there is nothing or little left to do."""
-    annotations = Annotation.objects.all()
+    annotations = Annotation.objects.filter(hidden=False)
     if annotation_ids is not None:
         annotations = annotations.filter(pk__in=annotation_ids)
     if image_label_ids is not None:
@@ -445,6 +447,10 @@ def export_outlines_refresh(
 
 def annotation_drawn(*, annotation_id: int) -> None:
     export_outlines_refresh(annotation_ids=[annotation_id])
+
+
+def annotation_hidden(*, annotation_id: int) -> None:
+    ExportOutline.objects.filter(annotation_id=annotation_id).delete()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from core.admin_links import ModerationHistoryMixin
 from core.errors import DomainError
 
 from .models import Image, ImageStatus
@@ -75,7 +76,7 @@ def screening_text(image: Image) -> str:
 
 
 @admin.register(Image)
-class ImageAdmin(admin.ModelAdmin):
+class ImageAdmin(ModerationHistoryMixin, admin.ModelAdmin):
     list_display = [
         "preview",
         "id",
@@ -102,7 +103,7 @@ class ImageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [
         "large_preview",
-        "history",
+        "moderation_history",
         "id",
         "status",
         "donor",
@@ -143,16 +144,6 @@ class ImageAdmin(admin.ModelAdmin):
             '<a href="{}"><img src="{}" alt="Image {}, open full size" class="im-admin-large"></a>',
             image.file_url("full"),
             image.file_url("large"),
-            image.pk,
-        )
-
-    @admin.display(description="Moderation history")
-    def history(self, image):
-        # The audit trail lives in the moderation admin; a link, not an import.
-        trail = reverse("admin:moderation_moderationaction_changelist")
-        return format_html(
-            '<a href="{}?target_type=donations.image&amp;target_id={}">Decisions on this image</a>',
-            trail,
             image.pk,
         )
 

@@ -104,12 +104,16 @@ class ImageDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         image = self.object
-        image_labels = (
+        image_labels = list(
             image.image_labels.standing()
             .select_related("label", "annotation")
             .prefetch_related("annotation__revisions")
             .order_by("label__name")
         )
+        for image_label in image_labels:
+            # An outline hidden after reports is not shown until a moderator decides.
+            annotation = getattr(image_label, "annotation", None)
+            image_label.outline = None if annotation is None or annotation.hidden else annotation
         return super().get_context_data(
             is_donor=self.request.contributor is not None
             and image.donor_id == self.request.contributor.pk,

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from core.admin_links import ModerationHistoryMixin
 from core.errors import DomainError
 
 from .models import ImageLabel, Label, LabelSuggestion, LabelTerm
@@ -65,7 +66,7 @@ class LabelAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImageLabel)
-class ImageLabelAdmin(admin.ModelAdmin):
+class ImageLabelAdmin(ModerationHistoryMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "label",
@@ -83,6 +84,7 @@ class ImageLabelAdmin(admin.ModelAdmin):
     list_select_related = ["label", "image"]
     raw_id_fields = ["image", "label", "added_by"]
     readonly_fields = [
+        "moderation_history",
         "image_preview",
         "image",
         "label",
@@ -112,7 +114,7 @@ class ImageLabelAdmin(admin.ModelAdmin):
 
 
 @admin.register(LabelSuggestion)
-class LabelSuggestionAdmin(admin.ModelAdmin):
+class LabelSuggestionAdmin(ModerationHistoryMixin, admin.ModelAdmin):
     """Words contributors used that are not in the catalog. To merge a spelling into an existing
     label, pick it in “label” and save, then accept."""
 
@@ -121,6 +123,7 @@ class LabelSuggestionAdmin(admin.ModelAdmin):
     search_fields = ["term", "text"]
     autocomplete_fields = ["label"]
     readonly_fields = [
+        "moderation_history",
         "text",
         "term",
         "use_count",
@@ -130,6 +133,7 @@ class LabelSuggestionAdmin(admin.ModelAdmin):
         "created_at",
     ]
     fields = [
+        "moderation_history",
         "text",
         "term",
         "use_count",

@@ -31,6 +31,7 @@ from .services import (
     revert_preview,
     revert_start,
     revert_undo,
+    target_of,
 )
 
 
@@ -48,10 +49,12 @@ class RecordAdmin(admin.ModelAdmin):
         return False
 
 
+# What each decision button does, and what the moderator is told ({item}: image or outline;
+# {culprit}: its donor or author).
 DECISIONS = {
-    "dismiss": ("Reports dismissed; the image is back.", {}),
-    "remove": ("Image removed.", {}),
-    "remove_ban": ("Image removed and its donor banned for good.", {"ban_donor": True}),
+    "dismiss": ("Reports dismissed; the {item} is back.", {}),
+    "remove": ("{Item} removed.", {}),
+    "remove_ban": ("{Item} removed and its {culprit} banned for good.", {"ban_donor": True}),
 }
 
 
@@ -93,7 +96,11 @@ class ReportCaseAdmin(RecordAdmin):
     list_display_links = ["preview", "__str__"]
     list_filter = [CaseStateFilter, ("hidden_at", admin.EmptyFieldListFilter)]
     search_fields = ["=image__id"]
-    list_select_related = ["image"]
+    list_select_related = [
+        "image",
+        "annotation__image_label__image",
+        "annotation__image_label__label",
+    ]
     show_full_result_count = False
 
     class Media:
@@ -107,7 +114,8 @@ class ReportCaseAdmin(RecordAdmin):
 
     @admin.display(description="Preview")
     def preview(self, case):
-        return thumbnail_tag(case.image) if case.image_id else "—"
+        image = case.annotation.image_label.image if case.annotation_id else case.image
+        return thumbnail_tag(image) if image is not None else "—"
 
     @admin.display(description="Score", ordering="score")
     def score_display(self, case):
@@ -144,7 +152,12 @@ class ReportCaseAdmin(RecordAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         case = get_object_or_404(
-            ReportCase.objects.select_related("image__donor__user", "decided_by").prefetch_related(
+            ReportCase.objects.select_related(
+                "image__donor__user",
+                "annotation__author__user",
+                "annotation__image_label__label",
+                "decided_by",
+            ).prefetch_related(
                 Prefetch(
                     "reports",
                     Report.objects.select_related("reporter__user", "reporter__reporter_record"),
@@ -169,7 +182,10 @@ class ReportCaseAdmin(RecordAdmin):
             "reports": reports,
             "can_decide": request.user.has_perm("moderation.decide_reportcase"),
             "can_ban": request.user.has_perm("moderation.add_ban"),
-            "history_url": actions_url("donations.image", case.image_id),
+            "history_url": actions_url(*target_of(case.target)),
+            "image_id": case.annotation.image_label.image_id
+            if case.annotation_id
+            else case.image_id,
         }
         return TemplateResponse(request, "admin/moderation/reportcase/case.html", context)
 
@@ -184,13 +200,21 @@ class ReportCaseAdmin(RecordAdmin):
         reason = request.POST.get("reason", "").strip()[:500]
         try:
             if decision == "dismiss":
-                case_dismiss(case_id=case_id, moderator=request.user, reason=reason)
+                case = case_dismiss(case_id=case_id, moderator=request.user, reason=reason)
             else:
-                case_remove(case_id=case_id, moderator=request.user, reason=reason, **options)
+                case = case_remove(
+                    case_id=case_id, moderator=request.user, reason=reason, **options
+                )
         except DomainError as error:
             self.message_user(request, error.message, messages.ERROR)
             return redirect("admin:moderation_reportcase_change", case_id)
-        self.message_user(request, done, messages.SUCCESS)
+        item = "outline" if case.annotation_id else "image"
+        culprit = "author" if case.annotation_id else "donor"
+        self.message_user(
+            request,
+            done.format(item=item, Item=item.capitalize(), culprit=culprit),
+            messages.SUCCESS,
+        )
         following = ReportCase.objects.open().order_by("-score", "created_at").first()
         if following is not None:
             return redirect("admin:moderation_reportcase_change", following.pk)

@@ -10,7 +10,7 @@ What each watches (the numbers are settings):
   ALERT_BURST_Z deviations above;
 - disagreement: trust's change detector demoting a voter whose answers turned against the
   decided outcomes (their agreement record against the crowd's, as a z-score, in the alert);
-- reports: ALERT_REPORTS reports on one image within ALERT_WINDOW;
+- reports: ALERT_REPORTS reports on one image or annotation within ALERT_WINDOW;
 - new identities: ALERT_NEW_IDENTITIES new anonymous contributors from one wider network
   (IPv4 /24, IPv6 /48) within ALERT_WINDOW.
 """
@@ -136,16 +136,17 @@ def contributor_demoted(*, contributor_id: int, reason: str, judged: int, agreed
     )
 
 
-def report_recorded(*, image_id, case_id: int) -> None:
-    """Called by report_submit for every counted report."""
-    reports = _recent(f"alerts:reports:{image_id}", now=time.time())
+def report_recorded(*, target: tuple[str, str], case_id: int) -> None:
+    """Called by report_submit for every counted report; `target` as the audit trail names it."""
+    target_type, target_id = target
+    reports = _recent(f"alerts:reports:{target_type}:{target_id}", now=time.time())
     if len(reports) >= settings.ALERT_REPORTS:
         _raise_later(
             kind="report_burst",
-            target_type="donations.image",
-            target_id=str(image_id),
-            summary=f"Image {image_id} got {len(reports)} reports within "
-            f"{settings.ALERT_WINDOW // 60} minutes.",
+            target_type=target_type,
+            target_id=target_id,
+            summary=f"{target_type.split('.')[-1].capitalize()} {target_id} got {len(reports)} "
+            f"reports within {settings.ALERT_WINDOW // 60} minutes.",
             details={"reports": len(reports), "case": case_id},
             reporters_of_case=case_id,
         )

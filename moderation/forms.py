@@ -1,16 +1,21 @@
 from django import forms
 
+from core.params import MAX_ID
+
 from .models import ReportReason
 
 
 class ReportForm(forms.Form):
     """The report page's form (the dialog on every page posts the same fields to the API)."""
 
-    image = forms.UUIDField(widget=forms.HiddenInput)
+    image = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    annotation = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID
+    )
     reason = forms.ChoiceField(
         choices=ReportReason.choices,
         widget=forms.RadioSelect,
-        label="What is wrong with this image?",
+        label="What is wrong with it?",
         error_messages={"required": "Choose what is wrong with the image."},
     )
     text = forms.CharField(

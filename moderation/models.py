@@ -53,6 +53,9 @@ class ReportCase(models.Model):
         default=0.0, help_text="Sum of the reports' weights; at the hiding score the item hides."
     )
     hidden_at = models.DateTimeField(null=True, blank=True)
+    restore = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="What hiding changed, for dismissal."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

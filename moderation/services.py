@@ -87,20 +87,46 @@ def permission_require(user: AbstractBaseUser, permission: str, doing: str) -> N
         )
 
 
-NOT_REPORTABLE = "There is no public image with that id."
+NOT_REPORTABLE = {
+    TargetType.IMAGE: "There is no public image with that id.",
+    TargetType.ANNOTATION: "There is no visible annotation with that id.",
+}
 
 
-def _reportable_image(image_id) -> Image:
+def reportable_or_none(target_type: str, target_id):
+    """The public item a report page names, or None (not an id, not visible, not there)."""
     try:
-        image_id = uuid.UUID(str(image_id))
-    except ValueError:
-        raise DomainError(NOT_REPORTABLE, code="not_found", status=404) from None
-    # Hidden, pending, removed and missing images answer alike: a reporter learns nothing of
-    # an image they cannot see.
-    image = Image.objects.public().filter(pk=image_id).first()
-    if image is None:
-        raise DomainError(NOT_REPORTABLE, code="not_found", status=404)
-    return image
+        return _reportable(target_type, target_id)
+    except DomainError:
+        return None
+
+
+def _reportable(target_type: str, target_id):
+    """The public item a report names. Hidden, pending, removed and missing items answer
+    alike: a reporter learns nothing of an item they cannot see."""
+    from annotations.models import Annotation
+    from core.params import id_or_none
+
+    refused = DomainError(NOT_REPORTABLE[target_type], code="not_found", status=404)
+    if target_type == TargetType.ANNOTATION:
+        annotation_id = id_or_none(target_id)
+        item = (
+            Annotation.objects.shown()
+            .select_related("image_label")
+            .filter(pk=annotation_id)
+            .first()
+            if annotation_id
+            else None
+        )
+    else:
+        try:
+            image_id = uuid.UUID(str(target_id))
+        except ValueError:
+            raise refused from None
+        item = Image.objects.public().filter(pk=image_id).first()
+    if item is None:
+        raise refused
+    return item
 
 
 def _open_case(*, target_type: str, target_id) -> ReportCase:
@@ -127,35 +153,46 @@ class ReportResult:
 def report_submit(
     *,
     reporter: Contributor | Callable[[], Contributor],
-    image_id,
     reason: str,
+    image_id=None,
+    annotation_id=None,
     text: str = "",
     network: str = "",
 ) -> ReportResult:
-    """Record a report on a public image and hide the image once the reports' weighted score
-    reaches its hiding score.
+    """Record a report on a public image or a visible annotation (name one) and hide the item
+    once the reports' weighted score reaches its hiding score.
 
     One reporter's repeated reports on one item count once; reports from one wider network
     (`network`, core.ratelimits.network_key) weigh once per case however many identities it
     makes, so minting anonymous identities does not add weight. `reporter` may be a callable,
     called once the report is accepted, so a refused one creates no contributor.
     """
+    if (image_id is None) == (annotation_id is None):
+        raise DomainError(
+            "Name the image or the annotation you report (one of them).", code="target_required"
+        )
     text = text.strip()
     if reason == ReportReason.OTHER and not text:
         raise DomainError("Say what is wrong when the reason is 'other'.", code="text_required")
-    image = _reportable_image(image_id)
+    target_type = TargetType.IMAGE if image_id is not None else TargetType.ANNOTATION
+    item = _reportable(target_type, image_id if image_id is not None else annotation_id)
     if callable(reporter):
         reporter = reporter()  # outside the transaction: see contributor_for_first_write
     with transaction.atomic():
         return _report_record(
-            reporter=reporter, image=image, reason=reason, text=text, network=network
+            reporter=reporter,
+            target_type=target_type,
+            item=item,
+            reason=reason,
+            text=text,
+            network=network,
         )
 
 
 def _report_record(
-    *, reporter: Contributor, image: Image, reason: str, text: str, network: str
+    *, reporter: Contributor, target_type: str, item, reason: str, text: str, network: str
 ) -> ReportResult:
-    case = _open_case(target_type=TargetType.IMAGE, target_id=image.pk)
+    case = _open_case(target_type=target_type, target_id=item.pk)
     existing = Report.objects.filter(case=case, reporter=reporter).first()
     if existing is not None:
         return ReportResult(report=existing, counted=False)
@@ -172,25 +209,40 @@ def _report_record(
     )
     ReportCase.objects.filter(pk=case.pk).update(score=F("score") + weight)
     case.refresh_from_db(fields=["score"])
-    alerts.report_recorded(image_id=image.pk, case_id=case.pk)
+    alerts.report_recorded(target=target_of(item), case_id=case.pk)
     transaction.on_commit(lambda: live.report_send(case.pk))
     if case.hidden_at is None and case.score >= hide_score(
-        target_type=TargetType.IMAGE, target_id=image.pk
+        target_type=target_type, target_id=item.pk
     ):
         _case_hide(case)
     return ReportResult(report=report, counted=True)
 
 
 def _case_hide(case: ReportCase) -> None:
-    changed = image_status_set(image_id=case.image_id, to=ImageStatus.HIDDEN, by=None)
+    from annotations.services import annotation_hide
+
+    reason = f"Reports reached a score of {case.score:g}."
     case.hidden_at = timezone.now()
+    if case.target_type == TargetType.ANNOTATION:
+        case.restore = annotation_hide(annotation_id=case.annotation_id) or {}
+        case.save(update_fields=["hidden_at", "restore"])
+        action_record(
+            actor=None,
+            kind=ActionKind.HIDE,
+            target=case.annotation,
+            reason=reason,
+            before={"hidden": False},
+            after={"hidden": True},
+        )
+        return
     case.save(update_fields=["hidden_at"])
+    changed = image_status_set(image_id=case.image_id, to=ImageStatus.HIDDEN, by=None)
     if changed is not None:
         action_record(
             actor=None,
             kind=ActionKind.HIDE,
             target=changed[0],
-            reason=f"Reports reached a score of {case.score:g}.",
+            reason=reason,
             before={"status": changed[1]},
             after={"status": ImageStatus.HIDDEN},
         )
@@ -228,8 +280,24 @@ def _case_close(case: ReportCase, *, state: str, moderator: AbstractBaseUser) ->
 def case_dismiss(*, case_id: int, moderator: AbstractBaseUser, reason: str = "") -> ReportCase:
     """The reports were wrong: the item comes back (if they hid it) and each reporter's
     record counts one report not upheld."""
+    from annotations.services import annotation_unhide
+
     case = _decidable_case(case_id, moderator)
     _case_close(case, state=CaseState.DISMISSED, moderator=moderator)
+    reason = reason or "Reports dismissed."
+    if case.target_type == TargetType.ANNOTATION:
+        shown = case.hidden_at is not None and annotation_unhide(
+            annotation_id=case.annotation_id, shown=case.restore
+        )
+        action_record(
+            actor=moderator,
+            kind=ActionKind.DISMISS,
+            target=case.annotation,
+            reason=reason,
+            before={"hidden": case.hidden_at is not None},
+            after={"hidden": case.hidden_at is not None and not shown},
+        )
+        return case
     image = Image.objects.get(pk=case.image_id)
     before = {"status": image.status}
     if image.status == ImageStatus.HIDDEN:
@@ -238,7 +306,7 @@ def case_dismiss(*, case_id: int, moderator: AbstractBaseUser, reason: str = "")
         actor=moderator,
         kind=ActionKind.DISMISS,
         target=image,
-        reason=reason or "Reports dismissed.",
+        reason=reason,
         before=before,
         after={"status": Image.objects.values_list("status", flat=True).get(pk=image.pk)},
     )
@@ -253,24 +321,42 @@ def case_remove(
     reason: str = "",
     ban_donor: bool = False,
 ) -> ReportCase:
-    """The reports were right: the image is removed everywhere, its files move to the
-    protected folder (deleted after REMOVED_RETENTION_DAYS), and each reporter's record counts
-    one report upheld. With `ban_donor` the donor is banned for good in the same step."""
+    """The reports were right: the item is out everywhere and each reporter's record counts
+    one report upheld. An image is removed and its files move to the protected folder (deleted
+    after REMOVED_RETENTION_DAYS); an annotation stays hidden for good. With `ban_donor` the
+    image's donor, or the annotation's author, is banned for good in the same step."""
+    from annotations.services import annotation_hide
+
     case = _decidable_case(case_id, moderator)
     _case_close(case, state=CaseState.REMOVED, moderator=moderator)
-    image, previous = image_status_set(image_id=case.image_id, to=ImageStatus.REMOVED, by=moderator)
     reason = reason or f"Reported: {', '.join(sorted(case_reasons(case)))}."
-    action_record(
-        actor=moderator,
-        kind=ActionKind.REMOVE,
-        target=image,
-        reason=reason,
-        before={"status": previous},
-        after={"status": ImageStatus.REMOVED},
-    )
+    if case.target_type == TargetType.ANNOTATION:
+        annotation_hide(annotation_id=case.annotation_id)  # if the reports had not yet
+        action_record(
+            actor=moderator,
+            kind=ActionKind.REMOVE,
+            target=case.annotation,
+            reason=reason,
+            before={"hidden": case.hidden_at is not None},
+            after={"hidden": True},
+        )
+        culprit = case.annotation.author
+    else:
+        image, previous = image_status_set(
+            image_id=case.image_id, to=ImageStatus.REMOVED, by=moderator
+        )
+        action_record(
+            actor=moderator,
+            kind=ActionKind.REMOVE,
+            target=image,
+            reason=reason,
+            before={"status": previous},
+            after={"status": ImageStatus.REMOVED},
+        )
+        culprit = image.donor
+        transaction.on_commit(lambda: _removed_files_schedule(image.pk))
     if ban_donor:
-        ban_create(contributor=image.donor, until=None, reason=reason, moderator=moderator)
-    transaction.on_commit(lambda: _removed_files_schedule(image.pk))
+        ban_create(contributor=culprit, until=None, reason=reason, moderator=moderator)
     return case
 
 
@@ -505,8 +591,9 @@ def _stamp(value: datetime | None) -> str | None:
 
 
 def target_of(target) -> tuple[str, str]:
-    """How the trail names an object: its model's label ("donations.image") and its key."""
-    return target._meta.label_lower, str(target.pk)
+    """How the trail names an object: its model's label ("donations.image") and its key; a
+    proxy (a validation question) by its concrete model, so one row has one history."""
+    return target._meta.concrete_model._meta.label_lower, str(target.pk)
 
 
 def action_record(
@@ -782,7 +869,8 @@ def revert_run(*, revert_id: int) -> Revert:
     summary = {
         "judgements_recounted": recounted,
         "labels_withdrawn": len(withdrawn),
-        "annotations_restored": len(annotations),
+        "annotations_restored": sum("new_revision" in row for row in annotations),
+        "annotations_hidden": sum("shown" in row for row in annotations),
         "donations_hidden": len(hidden),
         "reports_unweighted": len(reports),
     }

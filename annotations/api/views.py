@@ -27,7 +27,6 @@ from core.api.params import exclude_from_query, exclude_parameter
 from core.errors import DomainError
 from core.ratelimits import rate_limit
 from donations.models import Image
-from donations.querysets import public_q
 from labels_app.params import LABEL_PARAMETER, label_from_query
 from trust.served import audience_of
 
@@ -65,7 +64,7 @@ def task_payload(lease, request) -> dict:
 
 def visible_annotations(request):
     public = Image.objects.visible_to_request(request)
-    return Annotation.objects.filter(image_label__image__in=public).select_related(
+    return Annotation.objects.filter(image_label__image__in=public, hidden=False).select_related(
         "image_label__label", "image_label__image"
     )
 
@@ -162,7 +161,7 @@ class AnnotationCollection(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        annotations = Annotation.objects.filter(public_q("image_label__image__")).select_related(
+        annotations = Annotation.objects.shown().select_related(
             "image_label__label", "image_label__image"
         )
         label = label_from_query(self.request)

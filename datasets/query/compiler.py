@@ -220,7 +220,8 @@ def image_filter(text: str, *, include_open: bool = False) -> Q:
     """The images a query matches, for pages (see core.image_queries); `include_open` lets
     labels still being validated count as well as confirmed ones."""
     states = [ImageLabelState.CONFIRMED, ImageLabelState.OPEN] if include_open else None
-    facts = Q(state__in=states) if states else CONFIRMED
+    # An open claim withdrawn by a revert of its maker is no label of the image's any more.
+    facts = Q(state__in=states, withdrawn=False) if states else CONFIRMED
     return compile_query(text, facts=facts).images
 
 
@@ -542,7 +543,7 @@ class _Compiler:
         if name == "image.num_labels":
             rows = ImageLabel.objects.filter(self.facts, image_id=OuterRef("pk"))
         elif name == "image.num_annotations":
-            rows = Annotation.objects.filter(image_label__image_id=OuterRef("pk"))
+            rows = Annotation.objects.filter(image_label__image_id=OuterRef("pk"), hidden=False)
         else:
             rows = ImageLabel.objects.filter(
                 self.facts, image_id=OuterRef("pk"), needs_annotation=True
@@ -554,7 +555,7 @@ class _Compiler:
         """The images whose outlines (of the query's labels) cover `comparator` `share` of
         them; an image without outlines covers 0. Joined, when 0 does not match, as the ids of
         the outlined images that do (one grouped scan of the outlines, not a sum per image)."""
-        annotations = Annotation.objects.all()
+        annotations = Annotation.objects.filter(hidden=False)
         if self.labels:
             annotations = annotations.filter(image_label__label_id__in=self.labels)
         annotations = annotations.order_by()

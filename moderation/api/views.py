@@ -11,7 +11,8 @@ from .serializers import ReportInputSerializer, ReportSerializer
 
 
 class ReportCreate(APIView):
-    """Report an image that should not be in the dataset; anyone may, without an account."""
+    """Report an image, or an annotation, that should not be in the dataset; anyone may,
+    without an account."""
 
     @extend_schema(
         request=ReportInputSerializer,
@@ -19,7 +20,7 @@ class ReportCreate(APIView):
             201: ReportSerializer,
             400: OpenApiResponse(description="Unknown reason, text too long, 'other' without text"),
             403: OpenApiResponse(description="You are banned from contributing"),
-            404: OpenApiResponse(description="No public image with that id"),
+            404: OpenApiResponse(description="No public image or visible annotation with that id"),
             429: OpenApiResponse(description="Rate limit reached; see Retry-After"),
         },
     )
@@ -30,6 +31,7 @@ class ReportCreate(APIView):
         result = report_submit(
             reporter=lambda: contributor_for_write(request),
             image_id=serializer.validated_data["image"],
+            annotation_id=serializer.validated_data["annotation"],
             reason=serializer.validated_data["reason"],
             text=serializer.validated_data["text"],
             network=network_key(request),

@@ -1,5 +1,5 @@
 // "Report" links open the report dialog (every page has one) and send the report through the
-// API without leaving the task. Without JavaScript, or without <dialog>, a link opens the report
+// API without leaving the task. A link for an outline names it (data-report-annotation). Without JavaScript, or without <dialog>, a link opens the report
 // page instead. A link names its image (data-report-image) or the element showing it
 // (data-report-source: an <img> or SVG <image> a task page swaps), so it always reports the
 // picture on screen.
@@ -10,6 +10,7 @@
   const form = dialog.querySelector("form");
   const status = document.getElementById("report-status");
   const submit = form.querySelector('button[type="submit"]');
+  const title = document.getElementById("report-dialog-title");
   const FILE_URL = /\/images\/([0-9a-f-]{36})\/file\//;
   let opener = null;
 
@@ -26,12 +27,15 @@
   document.addEventListener("click", function (event) {
     const link = event.target.closest("a.report-link");
     if (!link) return;
-    const image = imageOf(link);
-    if (!image) return;  // nothing on screen yet: the page explains
+    const annotation = link.dataset.reportAnnotation || "";
+    const image = annotation ? "" : imageOf(link);
+    if (!image && !annotation) return;  // nothing on screen yet: the page explains
     event.preventDefault();
     opener = link;
     form.reset();
     form.elements.image.value = image;
+    form.elements.annotation.value = annotation;
+    title.textContent = annotation ? "Report this outline" : "Report this image";
     status.textContent = "";
     submit.disabled = false;
     dialog.showModal();
@@ -49,7 +53,8 @@
     submit.disabled = true;
     status.textContent = "Sending…";
     const body = {
-      image: form.elements.image.value,
+      image: form.elements.image.value || null,
+      annotation: form.elements.annotation.value ? Number(form.elements.annotation.value) : null,
       reason: (form.querySelector('input[name="reason"]:checked') || {}).value || "",
       text: form.elements.text.value,
     };

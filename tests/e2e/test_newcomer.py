@@ -138,7 +138,7 @@ def test_review_verdict_after_the_reload_shows_the_outline_it_is_about(page, set
     waiting = submitted_annotation(shapes=[RECT])
 
     page.goto("/annotate/review/")
-    expect(page.locator('input[name="annotation"]')).to_have_value(str(judged.pk))
+    expect(page.locator('#review-form input[name="annotation"]')).to_have_value(str(judged.pk))
     page.keyboard.press("g")
 
     feedback = page.locator("#training-feedback")
@@ -147,7 +147,7 @@ def test_review_verdict_after_the_reload_shows_the_outline_it_is_about(page, set
     thumbnail = feedback.get_by_role("img", name="The photo you just answered")
     expect(thumbnail).to_have_attribute("src", f"/images/{judged.image_label.image_id}/file/small")
     expect(feedback.locator("svg rect")).to_have_count(1)
-    expect(page.locator('input[name="annotation"]')).to_have_value(str(waiting.pk))
+    expect(page.locator('#review-form input[name="annotation"]')).to_have_value(str(waiting.pk))
 
 
 # --- Grid link, keys and announcements ----------------------------------------------------------

@@ -15,6 +15,7 @@ from tests.factories import (
     LabelFactory,
     ModeratorFactory,
     VoterFactory,
+    submitted_annotation,
 )
 from validations.services import record_answer
 
@@ -182,3 +183,17 @@ def test_a_moderator_previews_a_revert_from_the_contributors_page_and_undoes_it(
     page.reload()
     expect(page.get_by_role("status")).to_contain_text("Undone")
     assert Revert.objects.get().state == "undone"
+
+
+def test_an_outline_is_reported_from_the_image_page_through_the_dialog(page):
+    rect = {"type": "rect", "x": 0.1, "y": 0.1, "width": 0.5, "height": 0.5}
+    outline = submitted_annotation(shapes=[rect], label=LabelFactory(name="car"))
+    page.goto(f"/images/{outline.image_label.image_id}/")
+
+    page.get_by_role("link", name="Report this outline").click()
+    dialog = page.get_by_role("dialog", name="Report this outline")
+    dialog.get_by_label("Wrong content").check()
+    dialog.get_by_role("button", name="Send report").click()
+
+    expect(dialog.get_by_role("status")).to_have_text(re.compile("Thank you"))
+    assert Report.objects.get().case.annotation_id == outline.pk

@@ -237,3 +237,31 @@ def test_the_image_and_contributor_pages_link_to_their_history(moderator_client)
 
     assert f"target_type=donations.image&amp;target_id={image.pk}" in image_page
     assert f"{BANS}add/?contributor={image.donor_id}" in donor_page
+
+
+def test_annotation_question_and_suggestion_pages_link_to_their_history(client):
+    from labels_app.models import LabelSuggestion
+    from tests.factories import ImageLabelFactory, submitted_annotation
+
+    client.force_login(ModeratorFactory(is_superuser=True))
+    annotation = submitted_annotation(
+        shapes=[{"type": "rect", "x": 0, "y": 0, "width": 1, "height": 1}]
+    )
+    question = ImageLabelFactory()
+    suggestion = LabelSuggestion.objects.create(term="quokka", text="Quokka")
+
+    for page, target in (
+        (
+            f"/admin/annotations/annotation/{annotation.pk}/change/",
+            f"annotations.annotation&amp;target_id={annotation.pk}",
+        ),
+        (
+            f"/admin/validations/validationquestion/{question.pk}/change/",
+            f"labels_app.imagelabel&amp;target_id={question.pk}",
+        ),
+        (
+            f"/admin/labels_app/labelsuggestion/{suggestion.pk}/change/",
+            f"labels_app.labelsuggestion&amp;target_id={suggestion.pk}",
+        ),
+    ):
+        assert f"target_type={target}" in client.get(page).content.decode(), page

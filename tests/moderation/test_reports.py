@@ -49,7 +49,8 @@ def test_an_anonymous_visitor_reports_and_sees_only_a_thank_you(image):
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "image", "reason", "text", "created_at", "detail"}
+    assert set(body) == {"id", "image", "annotation", "reason", "text", "created_at", "detail"}
+    assert body["annotation"] is None
     assert body["image"] == str(image.pk)
     assert body["text"] == "gore"
     assert body["detail"].startswith("Thank you")
@@ -208,7 +209,7 @@ def test_the_donor_cannot_report_their_own_pending_image():
         ({"reason": "other"}, "detail", "Say what is wrong"),
         ({"reason": "other", "text": "   "}, "detail", "Say what is wrong"),
         ({"reason": "spam", "image": ""}, "image", "may not be blank"),
-        ({"reason": "spam", "image": None}, "image", "may not be null"),
+        ({"reason": "spam", "image": None}, "detail", "Name the image or the annotation"),
     ],
 )
 def test_malformed_reports_name_the_problem_and_store_nothing(image, payload, field, message):

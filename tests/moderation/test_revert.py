@@ -114,6 +114,8 @@ def test_the_preview_counts_everything_they_did(vandalised):
 def test_a_revert_neutralises_their_work_and_deletes_nothing(vandalised, moderator, commit):
     before = state_of(vandalised)
     votes_before = Vote.objects.count()
+    their_image = str(vandalised["their_label"].image_id)
+    assert their_image in Client().get("/images/", {"q": "spam"}).content.decode()
 
     revert = commit(
         revert_start, contributor=vandalised["vandal"], moderator=moderator, reason="Vandal"
@@ -137,6 +139,7 @@ def test_a_revert_neutralises_their_work_and_deletes_nothing(vandalised, moderat
     their_label = vandalised["their_label"]
     response = Client().get(f"/api/images/{their_label.image_id}/labels/")
     assert response.json() == []
+    assert their_image not in Client().get("/images/", {"q": "spam"}).content.decode()
 
 
 def test_undo_puts_back_exactly_what_the_revert_changed(vandalised, moderator, commit):
@@ -315,3 +318,18 @@ def test_revert_and_undo_leave_every_row_they_touched_as_it_was(vandalised, mode
     after = rows_of(vandalised["vandal"])
     for name in before:
         assert after[name] == before[name], name
+
+
+def test_outlines_only_they_drew_are_hidden_by_the_revert_and_shown_again_by_the_undo(
+    moderator, commit
+):
+    vandal = VoterFactory()
+    theirs = submitted_annotation(shapes=[VANDAL_RECT], author=vandal)
+
+    revert = commit(revert_start, contributor=vandal, moderator=moderator, reason="x")
+    assert Annotation.objects.get(pk=theirs.pk).hidden
+    assert Revert.objects.get(pk=revert.pk).summary["annotations_hidden"] == 1
+
+    commit(revert_undo, revert_id=revert.pk, moderator=moderator)
+    shown = Annotation.objects.get(pk=theirs.pk)
+    assert not shown.hidden and shown.in_review and shown.shapes == [VANDAL_RECT]
