@@ -49,6 +49,16 @@ class ModeratorFactory(UserFactory):
                 Permission.objects.get(codename="view_image", content_type__app_label="donations"),
             )
 
+    @factory.post_generation
+    def moderation(self, create, extracted, **kwargs):
+        """ModeratorFactory(moderation=["add_ban", ...]): also these moderation permissions."""
+        if create and extracted:
+            self.user_permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label="moderation", codename__in=extracted
+                )
+            )
+
 
 class ContributorFactory(factory.django.DjangoModelFactory):
     class Meta:

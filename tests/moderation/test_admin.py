@@ -14,19 +14,18 @@ BANS = "/admin/moderation/ban/"
 TRAIL = "/admin/moderation/moderationaction/"
 
 
-def moderation_permissions(*codenames):
-    return Permission.objects.filter(content_type__app_label="moderation", codename__in=codenames)
-
-
 @pytest.fixture
 def moderator_client(client):
-    moderator = ModeratorFactory()
-    moderator.user_permissions.add(
-        *moderation_permissions(
-            "view_reportcase", "decide_reportcase", "view_ban", "add_ban", "view_moderationaction"
-        ),
-        *Permission.objects.filter(codename="view_contributor"),
+    moderator = ModeratorFactory(
+        moderation=[
+            "view_reportcase",
+            "decide_reportcase",
+            "view_ban",
+            "add_ban",
+            "view_moderationaction",
+        ]
     )
+    moderator.user_permissions.add(*Permission.objects.filter(codename="view_contributor"))
     client.force_login(moderator)
     client.user = moderator
     return client
@@ -110,8 +109,7 @@ def test_an_unknown_or_repeated_decision_is_a_message_not_a_change(moderator_cli
 
 
 def test_staff_who_may_only_look_see_no_decision_buttons(client):
-    viewer = ModeratorFactory()
-    viewer.user_permissions.add(*moderation_permissions("view_reportcase"))
+    viewer = ModeratorFactory(moderation=["view_reportcase"])
     client.force_login(viewer)
     image, case = reported_image()
 

@@ -1,5 +1,4 @@
 import pytest
-from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from donations.models import ImageStatus
@@ -186,10 +185,7 @@ def test_an_acknowledged_alert_stays_closed_and_new_trouble_opens_another():
 
 
 def test_alerts_in_the_admin_link_to_the_contributors_and_can_be_acknowledged(client):
-    moderator = ModeratorFactory()
-    moderator.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="moderation", codename="view_alert")
-    )
+    moderator = ModeratorFactory(moderation=["view_alert"])
     client.force_login(moderator)
     suspect = ContributorFactory()
     alert = alert_raise(

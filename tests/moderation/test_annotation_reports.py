@@ -4,7 +4,6 @@ exports; back on dismissal; hidden for good on removal."""
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -29,11 +28,7 @@ RECT = {"type": "rect", "x": 0.1, "y": 0.1, "width": 0.5, "height": 0.5}
 
 @pytest.fixture
 def moderator():
-    moderator = ModeratorFactory()
-    moderator.user_permissions.add(
-        *Permission.objects.filter(codename__in=["decide_reportcase", "add_ban"])
-    )
-    return moderator
+    return ModeratorFactory(moderation=["decide_reportcase", "add_ban"])
 
 
 @pytest.fixture

@@ -125,6 +125,7 @@ def test_a_banned_anonymous_visitor_is_refused_on_every_page_write_and_nothing_i
         ("/validate/grid/?label=dog", {"label": "dog", "image_label": [item.pk]}),
         ("/annotate/review/", {"annotation": annotation.pk, "revision": 1, "answer": "good"}),
         ("/report/", {"image": str(image.pk), "reason": "spam"}),
+        ("/annotate/quiz/", {"question": 1, "value": "red"}),
         ("/donate/", {"files": photo_upload(2), "cc0": "on"}),
     ]
     for path, data in pages:
@@ -146,8 +147,4 @@ def test_a_ban_made_by_a_moderator_refuses_the_same_writes(site):
 
 
 def _banning_moderator():
-    from django.contrib.auth.models import Permission
-
-    moderator = ModeratorFactory()
-    moderator.user_permissions.add(Permission.objects.get(codename="add_ban"))
-    return moderator
+    return ModeratorFactory(moderation=["add_ban"])

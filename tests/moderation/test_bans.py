@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -23,11 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def moderator():
-    moderator = ModeratorFactory()
-    moderator.user_permissions.add(
-        Permission.objects.get(content_type__app_label="moderation", codename="add_ban")
-    )
-    return moderator
+    return ModeratorFactory(moderation=["add_ban"])
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -23,13 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def moderator():
-    moderator = ModeratorFactory()
-    moderator.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="moderation", codename__in=["decide_reportcase", "add_ban"]
-        )
-    )
-    return moderator
+    return ModeratorFactory(moderation=["decide_reportcase", "add_ban"])
 
 
 @pytest.fixture

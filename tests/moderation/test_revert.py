@@ -33,14 +33,7 @@ VANDAL_RECT = {"type": "rect", "x": 0.0, "y": 0.0, "width": 1.0, "height": 1.0}
 
 @pytest.fixture
 def moderator():
-    moderator = ModeratorFactory()
-    moderator.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="moderation",
-            codename__in=["add_revert", "undo_revert", "add_ban", "view_revert"],
-        )
-    )
-    return moderator
+    return ModeratorFactory(moderation=["add_revert", "undo_revert", "add_ban", "view_revert"])
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ is lost and every consensus equals the sum of the votes that count."""
 import threading
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection, connections, transaction
 from django.db.models import Count, Q, Sum
 
@@ -42,10 +41,7 @@ def consensus_matches_the_votes() -> list[str]:
 def test_votes_arriving_during_a_revert_and_its_undo_are_all_counted(
     django_capture_on_commit_callbacks,
 ):
-    moderator = ModeratorFactory()
-    moderator.user_permissions.add(
-        *Permission.objects.filter(codename__in=["add_revert", "undo_revert"])
-    )
+    moderator = ModeratorFactory(moderation=["add_revert", "undo_revert"])
     vandal = VoterFactory()
     items = [ImageLabelFactory() for _ in range(ITEMS)]
     for item in items:
