@@ -42,16 +42,23 @@ def network_of(request) -> str:
         return "unknown"
 
 
-def network_key(request) -> str:
-    """A short keyed digest of the request's wider network (IPv4 /24, IPv6 /48), for telling
-    independent sources of judgements apart without storing addresses; "" when unknown."""
-    address = network_of(request).split("/")[0]
+def wider_network(address: str) -> str:
+    """The IPv4 /24 or IPv6 /48 an address is in ("" when it is not an address): what counts
+    as one independent source (reports, votes, new identities)."""
     try:
-        prefix = 24 if ipaddress.ip_address(address).version == 4 else 48
+        ip = ipaddress.ip_address(address.split("/")[0])
     except ValueError:
         return ""
-    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
-    digest = hmac.new(settings.SECRET_KEY.encode(), str(network).encode(), hashlib.sha256)
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
+
+
+def network_key(request) -> str:
+    """A short keyed digest of the request's wider network, for telling independent sources
+    of judgements apart without storing addresses; "" when unknown."""
+    network = wider_network(network_of(request))
+    if not network:
+        return ""
+    digest = hmac.new(settings.SECRET_KEY.encode(), network.encode(), hashlib.sha256)
     return digest.hexdigest()[:16]
 
 

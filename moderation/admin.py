@@ -165,15 +165,18 @@ class ReportCaseAdmin(RecordAdmin):
             ),
             pk=object_id,
         )
-        reports = [
-            {
-                "report": report,
-                "accuracy": reporter_accuracy(getattr(report.reporter, "reporter_record", None)),
-                "decided": getattr(getattr(report.reporter, "reporter_record", None), "decided", 0),
-                "current_weight": report_weight(report.reporter),
-            }
-            for report in case.reports.all()
-        ]
+        reports = []
+        for report in case.reports.all():
+            # Selected with the report: no query per reporter.
+            record = getattr(report.reporter, "reporter_record", None)
+            reports.append(
+                {
+                    "report": report,
+                    "accuracy": reporter_accuracy(record),
+                    "decided": record.decided if record else 0,
+                    "current_weight": report_weight(report.reporter, record),
+                }
+            )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

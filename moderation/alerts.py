@@ -15,7 +15,6 @@ What each watches (the numbers are settings):
   (IPv4 /24, IPv6 /48) within ALERT_WINDOW.
 """
 
-import ipaddress
 import math
 import time
 
@@ -23,7 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from core.ratelimits import network_of
+from core.ratelimits import network_of, wider_network
 
 
 def _raise_later(**alert) -> None:
@@ -150,15 +149,6 @@ def report_recorded(*, target: tuple[str, str], case_id: int) -> None:
             details={"reports": len(reports), "case": case_id},
             reporters_of_case=case_id,
         )
-
-
-def wider_network(address: str) -> str:
-    """The IPv4 /24 or IPv6 /48 an address is in ("" when it is not an address)."""
-    try:
-        ip = ipaddress.ip_address(address.split("/")[0])
-    except ValueError:
-        return ""
-    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
 
 
 def identity_created(*, request, contributor) -> None:

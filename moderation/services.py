@@ -56,13 +56,17 @@ def reporter_accuracy(record: ReporterRecord | None) -> float:
     return (upheld + PRIOR_DECIDED / 2) / (decided + PRIOR_DECIDED)
 
 
-def report_weight(reporter: Contributor) -> float:
+_UNREAD = object()
+
+
+def report_weight(reporter: Contributor, record: ReporterRecord | None = _UNREAD) -> float:
     """Trust level times accuracy, scaled so a new reporter (accuracy one half) weighs exactly
     their level's weight; a reporter always upheld weighs up to twice that, one never upheld
-    next to nothing."""
+    next to nothing. `record`: their ReporterRecord (or None) when the caller has read it."""
     if reporter.trust_level == TrustLevel.MODERATOR:
         return settings.REPORT_HIDE_SCORE
-    record = ReporterRecord.objects.filter(contributor=reporter).first()
+    if record is _UNREAD:
+        record = ReporterRecord.objects.filter(contributor=reporter).first()
     return LEVEL_WEIGHTS[reporter.trust_level] * 2 * reporter_accuracy(record)
 
 
@@ -269,8 +273,10 @@ def _case_close(case: ReportCase, *, state: str, moderator: AbstractBaseUser) ->
     case.save(update_fields=["state", "decided_by", "decided_at"])
     upheld = state == CaseState.REMOVED
     reporters = list(case.reports.values_list("reporter_id", flat=True))
-    for reporter_id in reporters:
-        ReporterRecord.objects.get_or_create(contributor_id=reporter_id)
+    ReporterRecord.objects.bulk_create(
+        [ReporterRecord(contributor_id=reporter_id) for reporter_id in reporters],
+        ignore_conflicts=True,
+    )
     ReporterRecord.objects.filter(contributor_id__in=reporters).update(
         decided=F("decided") + 1, upheld=F("upheld") + (1 if upheld else 0)
     )
@@ -395,11 +401,6 @@ def removed_files_delete(*, now: datetime | None = None) -> int:
 
 BANNED_NETWORKS_KEY = "moderation:banned-networks"
 BANNED_NETWORKS_SECONDS = 60
-
-
-def network_choices(address: str) -> list[str]:
-    """The networks a ban of someone writing from `address` may name."""
-    return ban_networks_of(address)
 
 
 def _ban_check(*, moderator: AbstractBaseUser) -> None:

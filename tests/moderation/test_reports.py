@@ -194,9 +194,14 @@ def test_reports_on_what_the_reporter_cannot_see_are_one_404(status, make_id):
 
 
 def test_the_donor_cannot_report_their_own_pending_image():
-    visitor = client_from("203.0.113.5")
     donor_image = ImageFactory(status=ImageStatus.PENDING)
-    assert report(visitor, donor_image).status_code == 404
+    donor = client_from("203.0.113.5")
+    session = donor.session  # the donor's own browser, which may see the pending image
+    session["contributor_id"] = donor_image.donor_id
+    session.save()
+
+    assert donor.get(f"/api/images/{donor_image.pk}/").status_code == 200
+    assert report(donor, donor_image).status_code == 404
 
 
 @pytest.mark.parametrize(
