@@ -2,7 +2,7 @@
 PYTHON_BIN ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt | sha256sum | cut -c1-12)
 SCREENING_STAMP := $(VENV)/.screening-$(shell sha256sum requirements-screening.txt | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -10,10 +10,11 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: install install-screening run test lint browser migrate clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-nodeps.txt
 	$(PYTHON_BIN) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements-nodeps.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -89,6 +89,8 @@ class Annotation(models.Model):
             # The coverage of each outlined image-label from the index alone (the rows carry
             # the shapes): `annotation.coverage` in queries sums it per image.
             models.Index(fields=["image_label", "coverage"], name="annotation_coverage"),
+            # The statistics' recount of the last few days reads those days' outlines by this.
+            models.Index(fields=["created_at"], name="annotation_created_at"),
         ]
 
     def __str__(self) -> str:

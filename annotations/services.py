@@ -395,14 +395,16 @@ def annotation_task_release(*, contributor: Contributor, lease_id, kind: str) ->
         raise DomainError(f"Unknown task answer {kind[:30]!r}.", code="invalid_kind")
     lease = _held_lease(contributor=contributor, lease_id=lease_id)
     image_label = lease.image_label
-    AnnotationTaskMark.objects.get_or_create(
+    _, marked = AnnotationTaskMark.objects.get_or_create(
         contributor=contributor, image_label=image_label, defaults={"kind": kind}
     )
-    if kind == TaskMarkKind.NOTHING_HERE:
+    # One contributor's word counts once, however often they lease the task again (browse mode
+    # leases any task): alone they could otherwise retire it or outvote its label.
+    if marked and kind == TaskMarkKind.NOTHING_HERE:
         # Seeing no such object is evidence against the label; validation weighs it like a
         # "no" answer to "does this image show it?".
         announce("image_label.not_seen", contributor=contributor, image_label=image_label)
-    elif kind == TaskMarkKind.NOT_ANNOTATABLE:
+    elif marked and kind == TaskMarkKind.NOT_ANNOTATABLE:
         ImageLabel.objects.filter(pk=image_label.pk).update(
             not_annotatable_marks=F("not_annotatable_marks") + 1
         )

@@ -4,6 +4,7 @@ Pure data work; every refusal is a DomainError naming the shape and field, e.g.
 “shapes[2].points[5][0]: 1.3 is outside 0–1”.
 """
 
+import json
 import math
 
 from core.errors import DomainError
@@ -19,7 +20,18 @@ FIELDS = {
     "ellipse": ("cx", "cy", "rx", "ry"),
     "polygon": ("points",),
 }
-OPTIONAL_FIELDS = {"refinements"}
+OPTIONAL_FIELDS = {"refinements", "original"}
+# `original`: the shape as an ImageMonkey-compatible (/v1) client sent it — pixels, its own keys —
+# kept verbatim beside the geometry so that client reads back exactly what it sent. Nothing of
+# the site reads it (exports, pages and coverage use the geometry); datasets.v1.shapes gives it
+# back only while it still describes the geometry beside it. A plain JSON object, size-limited
+# (a polygon of MAX_POLYGON_POINTS points in pixels fits).
+MAX_ORIGINAL_BYTES = 32_000
+
+
+def without_original(shape: dict) -> dict:
+    """The shape as the site describes it (for exports): without a /v1 client's own copy."""
+    return {key: value for key, value in shape.items() if key != "original"}
 
 
 def _fail(where: str, message: str) -> DomainError:
@@ -57,6 +69,18 @@ def _refinements(value, where: str, allowed: dict[str, list[str]]) -> dict[str, 
             raise _fail(f"{where}.{name}", f"{str(chosen)[:40]!r} is not one of its values")
         cleaned[name] = chosen
     return cleaned
+
+
+def _original(value, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(where, "must be an object (the shape as a /v1 client sent it)")
+    try:
+        size = len(json.dumps(value, allow_nan=False, separators=(",", ":")))
+    except (TypeError, ValueError):
+        raise _fail(where, "must be plain JSON") from None
+    if size > MAX_ORIGINAL_BYTES:
+        raise _fail(where, f"at most {MAX_ORIGINAL_BYTES} bytes, not {size}")
+    return value
 
 
 def shape_clean(raw, where: str, refinements: dict[str, list[str]]) -> dict:
@@ -116,6 +140,8 @@ def shape_clean(raw, where: str, refinements: dict[str, list[str]]) -> dict:
         shape["points"] = [list(point) for point in cleaned]
     if "refinements" in raw:
         shape["refinements"] = _refinements(raw["refinements"], f"{where}.refinements", refinements)
+    if "original" in raw:
+        shape["original"] = _original(raw["original"], f"{where}.original")
     return shape
 
 

@@ -53,10 +53,19 @@ def refuse_write(request: HttpRequest, contributor: Contributor | None) -> None:
     announce("contributor.writing", request=request, contributor=contributor)
 
 
-def contributor_for_write(request: HttpRequest) -> Contributor:
+def _remember_in_session(request: HttpRequest, contributor: Contributor) -> None:
+    request.session[SESSION_KEY] = contributor.pk
+
+
+def contributor_for_write(
+    request: HttpRequest, *, browser: str | None = None, remember=_remember_in_session
+) -> Contributor:
     """The contributor a write is recorded under, created at the first contribution.
 
-    Page views never create one, so crawlers and passers-by leave no rows behind.
+    Page views never create one, so crawlers and passers-by leave no rows behind. A new
+    anonymous contributor is shared by the requests with the same `browser` key (by default
+    the browser's CSRF cookie and network) and remembered by `remember` (by default in the
+    session; a cookie-less API client is remembered by its key instead).
     """
     contributor = getattr(request, "contributor", None)
     if contributor is None:
@@ -68,8 +77,8 @@ def contributor_for_write(request: HttpRequest) -> Contributor:
             # per network whatever the endpoint, so no write path can mint them without bound.
             refuse_write(request, None)  # a banned network mints no new identities
             rate_limit(request, "new_identity")
-            contributor = contributor_for_first_write(browser=browser_key(request))
-            request.session[SESSION_KEY] = contributor.pk
+            contributor = contributor_for_first_write(browser=browser or browser_key(request))
+            remember(request, contributor)
             announce("contributor.created", request=request, contributor=contributor)
         request.contributor = contributor
     refuse_write(request, contributor)

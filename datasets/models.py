@@ -101,3 +101,54 @@ class ExportOutline(models.Model):
 
     def __str__(self) -> str:
         return f"export outline of annotation {self.annotation_id} r{self.revision}"
+
+
+class DatasetRelease(models.Model):
+    """A public dump written into media storage (`datasets.dumps`): what the releases page
+    lists. The image files' checksums are in the release's SHA256SUMS, not here (a million
+    rows of them); `files` holds the data and metadata files."""
+
+    name = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    since = models.CharField(
+        max_length=40, blank=True, help_text="The full release an incremental one builds on."
+    )
+    storage_prefix = models.CharField(max_length=200, help_text="Its folder in media storage.")
+    counts = models.JSONField(default=dict, help_text="Records per table, image files.")
+    files = models.JSONField(
+        default=list, help_text="Its data and metadata files: name, bytes, sha256."
+    )
+    byte_size = models.PositiveBigIntegerField(default=0, help_text="All files, images included.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_incremental(self) -> bool:
+        return bool(self.since)
+
+
+class ContributorPseudonym(models.Model):
+    """The pseudonym a contributor had in the release they were restored from
+    (`manage.py dataset_load`): the next dump names them the same without knowing the
+    secret of the instance that made it."""
+
+    contributor = models.OneToOneField(
+        "contributors.Contributor", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    pseudonym = models.CharField(max_length=32, unique=True)
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+
+# The statistics snapshot's models live with the statistics code; imported here so Django
+# (which loads each app's models module) knows them.
+from .statistics.models import (  # noqa: E402, F401
+    LabelStatistics,
+    StatisticsDay,
+    StatisticsSnapshot,
+)

@@ -42,7 +42,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotations.models import Annotation, AnnotationRevision
-from annotations.shapes import shape_bounds
+from annotations.shapes import shape_bounds, without_original
 from contributors.models import Contributor
 from core.errors import DomainError
 from donations.models import Image
@@ -544,7 +544,7 @@ def shape_with_pixels(shape: dict, width: int, height: int) -> dict:
     xmin, ymin = max(0.0, min(1.0, left)), max(0.0, min(1.0, top))
     xmax, ymax = max(0.0, min(1.0, right)), max(0.0, min(1.0, bottom))
     return {
-        **shape,
+        **without_original(shape),
         "pixels": pixels,
         "bbox": {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax},
         "bbox_pixels": {

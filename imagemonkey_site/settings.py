@@ -320,8 +320,19 @@ EXPORT_NOTICE = env.str(
 EXPORT_MAX_RUNNING = env.int("EXPORT_MAX_RUNNING", default=2)
 EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=3600)
 EXPORT_KEEP_SECONDS = env.int("EXPORT_KEEP_SECONDS", default=7 * 24 * 3600)
+# Statistics (/statistics/): the figures are recounted by a background task when a reader finds
+# them older than STATISTICS_REFRESH_SECONDS, and cached for STATISTICS_CACHE_SECONDS; every
+# day's figures (not only the last days') are recounted once per STATISTICS_FULL_RECOUNT_SECONDS.
+STATISTICS_REFRESH_SECONDS = env.int("STATISTICS_REFRESH_SECONDS", default=300)
+STATISTICS_CACHE_SECONDS = env.int("STATISTICS_CACHE_SECONDS", default=60)
+STATISTICS_FULL_RECOUNT_SECONDS = env.int("STATISTICS_FULL_RECOUNT_SECONDS", default=24 * 3600)
 # An archive counts one per this many images (at least one) against the `export_archive` limit.
 EXPORT_COST_IMAGES = env.int("EXPORT_COST_IMAGES", default=1000)
+# Public releases (manage.py dataset_dump, /datasets/releases/): contributors appear under
+# pseudonyms keyed by this secret (empty: derived from SECRET_KEY), the same in every release.
+# A release is made into media storage every DATASET_RELEASE_INTERVAL_HOURS (0: only by hand).
+DATASET_PSEUDONYM_KEY = env.str("DATASET_PSEUDONYM_KEY", default="")
+DATASET_RELEASE_INTERVAL_HOURS = env.int("DATASET_RELEASE_INTERVAL_HOURS", default=0)
 
 # --- Moderation -----------------------------------------------------------------------------
 # Reports hide an item once their weighted score reaches this (a newcomer's report weighs 0.5,

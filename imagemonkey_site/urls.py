@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from contributors.api.views import Me
 from core.api.errors import api_not_found
 
+from . import v1
 from .views import HomeView, robots_txt
 
 api_patterns = [
@@ -32,6 +33,8 @@ urlpatterns = [
     path("accounts/", include("contributors.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("v1/report/<str:image_id>", v1.Report.as_view(), name="v1-report"),
+    path("v1/", include("datasets.v1.urls")),
 ]
 
 handler400 = "core.views.bad_request"

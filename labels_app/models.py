@@ -230,6 +230,8 @@ class ImageLabel(models.Model):
                 condition=models.Q(needs_annotation=True),
                 name="image_label_annotation_queue",
             ),
+            # The statistics' recount of the last few days reads those days' labels by this.
+            models.Index(fields=["created_at"], name="image_label_created_at"),
         ]
 
     def __str__(self) -> str:

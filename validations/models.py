@@ -55,6 +55,8 @@ class Vote(models.Model):
                 condition=models.Q(on_gold=True),
                 name="vote_gold_by_contributor",
             ),
+            # The statistics' recount of the last few days reads those days' votes by this.
+            models.Index(fields=["created_at"], name="vote_created_at"),
         ]
 
     def __str__(self) -> str:

@@ -269,6 +269,22 @@ def test_not_annotatable_marks_retire_a_task_after_three(settings):
     assert task.needs_annotation is False
 
 
+def test_one_contributor_marks_a_task_not_annotatable_once_however_often_they_lease_it(settings):
+    settings.ANNOTATION_RETIRE_AFTER = 3
+    task = AnnotationTaskFactory()
+    contributor = ContributorFactory()
+
+    for _ in range(3):
+        lease = annotation_task_lease_for(
+            contributor=contributor, image=task.image, label_name=task.label.name
+        )
+        annotation_task_release(contributor=contributor, lease_id=lease.pk, kind="not_annotatable")
+
+    task.refresh_from_db()
+    assert task.not_annotatable_marks == 1
+    assert task.needs_annotation is True
+
+
 def test_browse_mode_leases_a_chosen_image_and_label():
     task = AnnotationTaskFactory(label=LabelFactory(name="dog"))
 
