@@ -34,15 +34,17 @@ from .catalog import V1Catalog
 from .shapes import ShapeInvalid, refinement_ids, shape_to_wire, shapes_from_wire, wire_shapes_check
 from .validations import LIST_LIMIT, compiled
 from .wire import (
+    QUERY_PARAMETERS,
     V1Error,
     V1View,
     audience,
     body_json,
     empty,
-    image_url,
+    image_json,
     is_uuid,
     null,
     pk_of,
+    visible_image,
     wire_id,
     writer,
 )
@@ -55,18 +57,6 @@ ANONYMOUS_SUGGESTION = (
 REVISION = "Invalid request - please provide a valid revision"
 # Go's strconv.ParseInt(rev, 10, 32).
 INT32 = range(-(2**31), 2**31)
-
-
-def _image(request, image: Image, **more) -> dict:
-    return {
-        "uuid": str(image.pk),
-        "unlocked": image.is_public,
-        "url": image_url(request, image),
-        "provider": "donation",
-        "width": image.width,
-        "height": image.height,
-        **more,
-    }
 
 
 def _shown():
@@ -84,7 +74,7 @@ def annotated_image(request, annotation: Annotation, *, shapes=None, revision: i
     image_label = annotation.image_label
     image = image_label.image
     return {
-        "image": _image(request, image),
+        "image": image_json(request, image),
         "validation": {"label": image_label.label.name, "sublabel": "", "unlocked": True},
         "uuid": wire_id("annotation", annotation.pk),
         "num_yes": annotation.good_count,
@@ -100,7 +90,7 @@ def annotated_image(request, annotation: Annotation, *, shapes=None, revision: i
 
 def _task(request, image_label: ImageLabel) -> dict:
     name = image_label.label.name
-    return _image(
+    return image_json(
         request,
         image_label.image,
         validation={"uuid": wire_id("validation", image_label.pk)},
@@ -261,13 +251,7 @@ class Annotate(V1View):
     def post(self, request, image_id):
         django_request = request._request
         entries = _entries(body_json(request, message=ANNOTATIONS_MISSING, types=(list,)))
-        image = (
-            Image.objects.visible_to(user=request.user, contributor=django_request.contributor)
-            .filter(pk=image_id)
-            .first()
-            if is_uuid(image_id)
-            else None
-        )
+        image = visible_image(request, image_id)
         if image is None:
             raise V1Error(404, "Couldn't add annotations - no image with that id")
         catalog = V1Catalog.current()
@@ -533,10 +517,7 @@ class UnannotatedValidations(V1View):
             "through, with empty `uuid` and `accessor`. `shuffle=true` orders at random. "
             f"At most {LIST_LIMIT} rows."
         ),
-        parameters=[
-            OpenApiParameter("query", str, required=True),
-            OpenApiParameter("shuffle", str, required=False),
-        ],
+        parameters=QUERY_PARAMETERS,
         responses={
             200: OpenApiResponse(
                 description="[{image: {uuid, unlocked, url, width, height}, label: {accessor}, "
@@ -560,7 +541,7 @@ class UnannotatedValidations(V1View):
         tasks = tasks.select_related("image", "label").order_by("random_key" if shuffle else "pk")
         rows = [
             {
-                "image": _brief(request, task.image),
+                "image": image_json(request, task.image, provider=False),
                 "label": {"accessor": task.label.name},
                 "uuid": wire_id("validation", task.pk),
             }
@@ -572,20 +553,14 @@ class UnannotatedValidations(V1View):
             )
             unlabeled = images.filter(~Exists(standing)).order_by("random_key" if shuffle else "pk")
             rows += [
-                {"image": _brief(request, image), "label": {"accessor": ""}, "uuid": ""}
+                {
+                    "image": image_json(request, image, provider=False),
+                    "label": {"accessor": ""},
+                    "uuid": "",
+                }
                 for image in unlabeled[: LIST_LIMIT - len(rows)]
             ]
         return Response(rows or None)
-
-
-def _brief(request, image: Image) -> dict:
-    return {
-        "uuid": str(image.pk),
-        "unlocked": image.is_public,
-        "url": image_url(request, image),
-        "width": image.width,
-        "height": image.height,
-    }
 
 
 class NotAnnotatable(V1View):

@@ -17,7 +17,13 @@ from donations.services import image_donate
 from labels_app.models import LabelKind, LabelTerm
 from labels_app.terms import term_normalise
 
-from .wire import V1Error, V1View, is_uuid, writer
+from .wire import (
+    V1Error,
+    V1View,
+    is_uuid,
+    visible_image,
+    writer,
+)
 
 # A size to resize to; anything unparsable counts as 0 (not given), as in the original.
 SIDE_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 100_000}
@@ -168,13 +174,7 @@ class ImageDetails(V1View):
         },
     )
     def get(self, request, image_id):
-        image = (
-            Image.objects.visible_to(user=request.user, contributor=request._request.contributor)
-            .filter(pk=image_id)
-            .first()
-            if is_uuid(image_id)
-            else None
-        )
+        image = visible_image(request, image_id)
         if image is None:
             raise V1Error(401, "No image with that id found")
         return Response({"width": image.width, "height": image.height, "unlocked": image.is_public})

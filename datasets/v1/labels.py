@@ -14,7 +14,16 @@ from labels_app.models import ImageLabel, LabelSuggestion, LabelSuggestionUse, S
 from labels_app.services import labels_add, next_labelling_task
 
 from .catalog import V1Catalog
-from .wire import V1Error, V1View, body_json, image_url, is_uuid, null, wire_id, writer
+from .wire import (
+    V1Error,
+    V1View,
+    body_json,
+    image_json,
+    null,
+    visible_image,
+    wire_id,
+    writer,
+)
 
 POPULAR_SECONDS = 300
 LABEL_TYPES = ("normal", "refinement", "refinement_category")
@@ -141,26 +150,6 @@ class LabelSuggestions(V1View):
 # ---------------------------------------------------------------------------- labelme
 
 
-def image_brief(request, image: Image, **more) -> dict:
-    return {
-        "uuid": str(image.pk),
-        "provider": "donation",
-        "url": image_url(request, image),
-        "unlocked": image.is_public,
-        "width": image.width,
-        "height": image.height,
-        **more,
-    }
-
-
-def visible_images(request):
-    return Image.objects.visible_to(user=request.user, contributor=request._request.contributor)
-
-
-def _visible_image(request, image_id: str) -> Image | None:
-    return visible_images(request).filter(pk=image_id).first() if is_uuid(image_id) else None
-
-
 def label_entries(image: Image, *, with_suggestions: bool = True) -> list[dict]:
     """The original's LabelMeEntry list for one image: its labels, then its suggestions."""
     entries = [
@@ -208,16 +197,14 @@ class LabelMe(V1View):
     def get(self, request):
         image_id = request.GET.get("image_id")
         if image_id:
-            image = (
-                visible_images(request).filter(pk=image_id).first() if is_uuid(image_id) else None
-            )
+            image = visible_image(request, image_id)
         else:
             image = next_labelling_task(contributor=request._request.contributor)
         if image is None:
             raise V1Error(422, "Couldn't process request - empty result set")
         return Response(
             {
-                "image": image_brief(request, image, descriptions=[]),
+                "image": image_json(request, image, descriptions=[]),
                 "all_labels": label_entries(image) or None,
             }
         )
@@ -257,7 +244,7 @@ class LabelMeAdd(V1View):
         entries = _labelme_texts(
             body_json(request, message="Couldn't process request - labels missing")
         )
-        image = _visible_image(request, image_id)
+        image = visible_image(request, image_id)
         if image is None:
             raise V1Error(404, "Couldn't process request - no image with that id")
         catalog = V1Catalog.current()
@@ -287,7 +274,7 @@ class ImageLabels(V1View):
         responses={200: OpenApiResponse(description="[LabelMeEntry] or null")},
     )
     def get(self, request, image_id):
-        image = _visible_image(request, image_id)
+        image = visible_image(request, image_id)
         if image is None:
             return null()
         only_labels = request.GET.get("only_unlocked_labels") == "true"

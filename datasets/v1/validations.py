@@ -14,10 +14,12 @@ from labels_app.models import ImageLabel, ImageLabelState
 from validations.services import next_validation_task, vote_cast, votes_cast_batch
 
 from .wire import (
+    QUERY_PARAMETERS,
     V1Error,
     V1View,
     audience,
     body_json,
+    image_json,
     image_url,
     no_content,
     null,
@@ -170,10 +172,7 @@ class ValidationBatch(V1View):
 class ValidationsByQuery(V1View):
     @extend_schema(
         summary="Label questions on images matching a query",
-        parameters=[
-            OpenApiParameter("query", str, required=True),
-            OpenApiParameter("shuffle", str, required=False),
-        ],
+        parameters=QUERY_PARAMETERS,
         responses={
             200: OpenApiResponse(
                 description="[{uuid, num_of_yes, num_of_no, image: {...}, label: {name}}]"
@@ -195,13 +194,7 @@ class ValidationsByQuery(V1View):
                     "uuid": wire_id("validation", row.pk),
                     "num_of_yes": row.yes_count,
                     "num_of_no": row.no_count,
-                    "image": {
-                        "uuid": str(row.image.pk),
-                        "width": row.image.width,
-                        "height": row.image.height,
-                        "unlocked": True,
-                        "url": image_url(request, row.image),
-                    },
+                    "image": image_json(request, row.image, provider=False),
                     "label": {"name": row.label.name},
                 }
                 for row in rows[:LIST_LIMIT]

@@ -23,6 +23,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpResponse
 from django.utils.crypto import salted_hmac
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -33,6 +34,7 @@ from contributors.models import ApiToken, Contributor
 from contributors.services import contributor_of_user
 from core.errors import DomainError, suspicious_request_error
 from core.ratelimits import network_of
+from donations.models import Image
 from trust.served import contributor_subject
 
 # How long an anonymous client (network + User-Agent) keeps its contributor between writes.
@@ -332,6 +334,32 @@ class V1View(APIView):
         if request_id:
             response["X-Request-Id"] = request_id[:200]
         return response
+
+
+QUERY_PARAMETERS = [
+    OpenApiParameter("query", str, required=True),
+    OpenApiParameter("shuffle", str, required=False),
+]
+
+
+def visible_image(request, image_id: str):
+    """The image with this id if the request may see it (public, or the token user's own)."""
+    if not is_uuid(image_id):
+        return None
+    return Image.objects.visible_to_request(request._request).filter(pk=image_id).first()
+
+
+def image_json(request, image, *, provider: bool = True, **more) -> dict:
+    """The original's image object: uuid, unlocked, url, width, height (and provider)."""
+    return {
+        "uuid": str(image.pk),
+        **({"provider": "donation"} if provider else {}),
+        "url": image_url(request, image),
+        "unlocked": image.is_public,
+        "width": image.width,
+        "height": image.height,
+        **more,
+    }
 
 
 def image_url(request, image) -> str:
