@@ -9,19 +9,22 @@ for a voter (trust level 1, training passed) with exactly 1,000 prior votes:
   new database connection (what every request paid before the connection pool); the gold
   share of tasks is the real one (~2 % for this voter);
 * HTTP - ``GET /api/validations/next/`` with an API token and a keep-alive client against
-  Daphne, the server of ``manage.py serve``: p50/p95/p99 and CPU per request. With both
-  databases, one Daphne per database and the requests alternate between them, so both sizes
-  see the same machine load; the Django test client gives the in-process breakdown beside it;
+  the server ``manage.py serve`` starts (uvicorn, its exact command line): p50/p95/p99 and CPU
+  per request. With both databases, one server per database and the requests alternate
+  between them, so both sizes see the same machine load; the Django test client gives the
+  in-process breakdown beside it, and a profile of it says where the CPU goes (by package);
 * vote throughput - N client threads, each a different voter, loop ``GET next`` then
-  ``POST /api/votes/`` for a fixed time against 1 and then 2 Daphne processes (each thread
-  keeps to one port): votes/s, POST p50/p99, errors by status, and where the CPU went. Then
-  the grid flow an integrator or the grid page uses: ``GET /api/validations/grid/`` (24
-  questions of one of the 20 busiest labels) and one ``POST /api/votes/batch/`` with all
-  answers, against the larger number of processes.
+  ``POST /api/votes/`` for a fixed time against 1 and then 2 server worker processes on one
+  port: votes/s, POST p50/p99, errors by status, and where the CPU went. Then the grid flow an
+  integrator or the grid page uses: ``GET /api/validations/grid/`` (24 questions of one of the
+  20 busiest labels) and one ``POST /api/votes/batch/`` with all answers, against the larger
+  number of processes.
 
-Targets (from the issue): HTTP p95 <= 25 ms at 1M; 1M p95 <= 2 x 10k p95 (flat cost);
->= 300 votes/s. Rate limiting is switched off (RATELIMIT_ENABLE=false) because every request
-comes from one IP. It is a benchmark, not a test: the exit code is 0 whatever the verdicts.
+Targets (from the issues): HTTP p95 <= 8 ms at 1M and <= 1.2 x its 10k figure; >= 250 votes/s
+in the single-vote flow and >= 1,000 in the grid flow; POST /api/votes/ p50 <= 4 ms. Rate
+limits count as in production (RATELIMIT_ENABLE on, counters in Redis), with the limits raised
+because every request comes from one address. It is a benchmark, not a test: the exit code is
+0 whatever the verdicts.
 
 Seeding is resumable and idempotent: each stage is recorded in the ``bench_seed_state`` table of
 the bench database and skipped once done, so a rerun goes straight to the measurements;
@@ -74,9 +77,17 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/imagemonkey_bench"
 REDIS_URL = "redis://127.0.0.1:6379/4"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 SEED = 20240611
-TARGET_HTTP_P95_MS = 25.0
-TARGET_FLAT_RATIO = 2.0
-TARGET_VOTES_PER_S = 300.0
+TARGET_HTTP_P95_MS = 8.0
+TARGET_FLAT_RATIO = 1.2
+TARGET_VOTES_PER_S = 250.0
+TARGET_GRID_VOTES_PER_S = 1000.0
+TARGET_POST_P50_MS = 4.0
+# Limits for the bench's one address, far above what it reaches, so counting costs what it does
+# in production without refusing anything.
+RAISED_RATE_LIMITS = {
+    scope: {"minute": [10**7] * 3 + [None], "day": [10**9] * 3 + [None]}
+    for scope in ("vote", "task", "annotation")
+}
 MEASURED_PRIOR_VOTES = 1000
 MEASURED_USERNAME = "bench-measured-voter"
 LABELS_PER_IMAGE = 3
@@ -207,6 +218,17 @@ def _proc_stats() -> dict[int, tuple[str, int, float, float]]:
     return stats
 
 
+def _family_cpu(procs: dict[int, tuple[str, int, float, float]], pid: int) -> float:
+    """CPU seconds of a process and every process below it (a server's workers)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        if current in procs:
+            total += procs[current][2]
+            pending.extend(child for child, (_, parent, _, _) in procs.items() if parent == current)
+    return total
+
+
 def cpu_snapshot(pids: list[int]) -> CpuSnapshot:
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]
@@ -227,7 +249,7 @@ def cpu_snapshot(pids: list[int]) -> CpuSnapshot:
         machine_busy=(sum(values[:8]) - idle) / CLOCK_TICKS,
         own=times.user + times.system,
         postgres=postgres,
-        processes={pid: procs[pid][2] if pid in procs else 0.0 for pid in pids},
+        processes={pid: _family_cpu(procs, pid) for pid in pids},
     )
 
 
@@ -952,7 +974,7 @@ def decisive_evidence() -> float:
 
 
 def measured_voter_prepare() -> Any:
-    """A passed voter (trust level 1) with exactly 1,000 votes cast through the service.
+    """A passed voter (trust level 1, or 2 once gold promotes them) with exactly 1,000 votes.
 
     The votes go where the queue sent this voter, the way a real session would build up.
     Their gold record is set directly, so all of their votes are on in-queue items.
@@ -987,15 +1009,16 @@ def measured_voter_prepare() -> Any:
             if task is None:
                 raise SystemExit("The queue ran dry before the measured voter had 1,000 votes.")
             tasks_serve(contributor=voter, audience=(), kind=SERVED_KIND, ids=[task.pk])
+            # Gold is answered right (a careful voter), so the voter keeps their trust level.
             vote_cast(
                 contributor=voter,
                 image_label_id=task.pk,
-                answer=rng.choice([Answer.YES, Answer.NO]),
+                answer=task.gold_answer or rng.choice([Answer.YES, Answer.NO]),
             )
         print(f" {time.perf_counter() - started:.1f} s", flush=True)
     voter.refresh_from_db()
     assert Vote.objects.filter(contributor=voter).count() == MEASURED_PRIOR_VOTES
-    assert voter.votes_counted and voter.trust_level == 1 and voter.training_passed_at
+    assert voter.votes_counted and voter.trust_level in (1, 2) and voter.training_passed_at
     return voter
 
 
@@ -1194,12 +1217,75 @@ def request_breakdown(
                     path, json.dumps(body()), content_type="application/json", headers=headers
                 )
             samples.append((time.perf_counter() - started) * 1000)
-            assert response.status_code < 500, response.content[:300]
+            # The success path is what is measured: a refusal would be a fault of this bench.
+            assert response.status_code < 400, response.content[:300]
     cpu = {
         "Django": (time.process_time() - own_before) / n * 1000,
         "PostgreSQL": (process_cpu(backend) - backend_before) / n * 1000,
     }
     return percentiles(samples), cpu, sql_breakdown(timer, n)
+
+
+def cpu_profile(
+    method: str, path: str, token: str, body: Callable[[], dict] | None, n: int
+) -> list[str]:
+    """Where the request's CPU goes in-process: cProfile on CPU time, own time summed by the
+    package that spent it (the profiler slows everything, so shares, not milliseconds)."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = {"authorization": f"Token {token}"}
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for _ in range(n):
+        if method == "GET":
+            client.get(path, headers=headers)
+        else:
+            client.post(path, json.dumps(body()), content_type="application/json", headers=headers)
+    profile.disable()
+    spent: Counter[str] = Counter()
+    for (filename, _, _), (_, _, own, _, _) in pstats.Stats(profile).stats.items():
+        spent[code_owner(filename)] += own
+    total = sum(spent.values()) or 1.0
+    top = spent.most_common(9)
+    rest = total - sum(value for _, value in top)
+    return [f"      {name:<44} {value / total:5.1%}" for name, value in top] + [
+        f"      {'everything else':<44} {rest / total:5.1%}"
+    ]
+
+
+PACKAGE_ROLES = {
+    "django/db/models": "Django ORM (building and compiling queries, rows to objects)",
+    "django/db/backends": "Django database layer",
+    "psycopg": "psycopg (sending SQL, reading rows)",
+    "rest_framework": "DRF (request, serializers, rendering)",
+    "redis": "redis client (rate limits, handed-out tasks)",
+    "django/core/cache": "Django cache layer",
+    "django/urls": "URL resolving and reversing",
+    "django/utils": "Django utilities (lazy objects, dates, encoding)",
+    "django/http": "Django request and response objects",
+    "django/middleware": "Django middleware",
+    "django/contrib": "Django contrib (sessions, auth, messages)",
+}
+
+
+def code_owner(filename: str) -> str:
+    """What a profiled function belongs to: a site package, an app of ours, Python itself."""
+    if "site-packages/" in filename:
+        parts = filename.split("site-packages/", 1)[1].split("/")
+        for depth in (3, 2, 1):
+            key = "/".join(parts[:depth])
+            if key in PACKAGE_ROLES:
+                return PACKAGE_ROLES[key]
+        return f"{parts[0]} (other)"
+    if filename.startswith(str(REPO_ROOT)):
+        return f"ImageMonkey: {Path(filename).relative_to(REPO_ROOT).parts[0]}"
+    if filename.startswith("~") or filename.startswith("<"):
+        return "Python built-ins (getattr, isinstance, ...)"
+    return "Python standard library"
 
 
 @dataclass
@@ -1210,42 +1296,58 @@ class Server:
 
 
 @contextmanager
-def daphne_servers(count: int, env: dict[str, str], log_dir: Path) -> Iterator[list[Server]]:
-    servers: list[Server] = []
+def app_servers(workers: int, env: dict[str, str], log_dir: Path) -> Iterator[list[Server]]:
+    """The server `manage.py serve` starts (its own command line), with `workers` processes
+    sharing one port."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.append(str(REPO_ROOT))  # the parent process runs from bench/
+    from imagemonkey_site.management.commands.serve import server_command
+
+    port = free_port()
+    log = (log_dir / f"server-{port}.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603
+        server_command(host="127.0.0.1", port=port, workers=workers),
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(process, port, log)
     try:
-        for index in range(count):
-            port = free_port()
-            log = (log_dir / f"daphne-{port}.log").open("wb")
-            process = subprocess.Popen(  # noqa: S603
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "imagemonkey_site.asgi:application",
-                ],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            servers.append(Server(process, port, log))
-            wait_ready(servers[index], log_dir)
-        yield servers
+        wait_ready(server, log_dir)
+        # Every worker process up and serving before anything is timed.
+        deadline = time.monotonic() + 60
+        while len(server_family(process.pid)) < (workers + 1 if workers > 1 else 1):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"Only some of the {workers} server processes came up.")
+            time.sleep(0.2)
+        yield [server]
     finally:
-        for server in servers:
-            if server.process.poll() is None:
-                server.process.send_signal(signal.SIGTERM)
-        for server in servers:
-            try:
-                server.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait()
-            server.log.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        errors = (log_dir / f"server-{port}.log").read_text(errors="replace")
+        tracebacks = errors.count("Traceback (most recent call last)")
+        if tracebacks:
+            print(f"    server log: {tracebacks} traceback(s); the last one:")
+            print("      " + errors[errors.rindex("Traceback") :][-1500:].replace("\n", "\n      "))
+
+
+def server_family(pid: int) -> set[int]:
+    """The server process and its worker processes (uvicorn's supervisor forks them)."""
+    procs = _proc_stats()
+    family = {pid}
+    grew = True
+    while grew:
+        more = {child for child, (_, parent, _, _) in procs.items() if parent in family}
+        grew = not more <= family
+        family |= more
+    return {member for member in family if member in procs}
 
 
 def wait_ready(server: Server, log_dir: Path, timeout: float = 60.0) -> None:
@@ -1264,8 +1366,8 @@ def wait_ready(server: Server, log_dir: Path, timeout: float = 60.0) -> None:
         except OSError:
             pass
         time.sleep(0.2)
-    log = (log_dir / f"daphne-{server.port}.log").read_text(errors="replace")[-3000:]
-    raise SystemExit(f"Daphne on port {server.port} did not come up:\n{log}")
+    log = (log_dir / f"server-{server.port}.log").read_text(errors="replace")[-3000:]
+    raise SystemExit(f"The server on port {server.port} did not come up:\n{log}")
 
 
 def http_measure(port: int, server_pid: int, token: str, calls: int, warmup: int) -> dict[str, Any]:
@@ -1289,7 +1391,7 @@ def http_measure(port: int, server_pid: int, token: str, calls: int, warmup: int
     finally:
         conn.close()
     per_request = {
-        "Daphne": (after.processes[server_pid] - before.processes[server_pid]) / calls * 1000,
+        "server": (after.processes[server_pid] - before.processes[server_pid]) / calls * 1000,
         "PostgreSQL": (after.postgres - before.postgres) / calls * 1000,
         "client": (after.own - before.own) / calls * 1000,
         "machine": (after.machine_busy - before.machine_busy) / calls * 1000,
@@ -1425,7 +1527,7 @@ def throughput_measure(
     start = before[0] if before else after
     seconds = after.at - start.at
     postgres_cpu = after.postgres - start.postgres
-    daphne_cpu = sum(after.processes[pid] - start.processes.get(pid, 0.0) for pid in server_pids)
+    server_cpu = sum(after.processes[pid] - start.processes.get(pid, 0.0) for pid in server_pids)
     machine = after.machine_busy - start.machine_busy
     own = after.own - start.own
     votes = sum(s.votes for s in stats)
@@ -1446,10 +1548,10 @@ def throughput_measure(
         "statuses": dict(sorted(statuses.items())),
         "cpu_cores": {
             "machine busy": machine / seconds,
-            "Daphne": daphne_cpu / seconds,
+            "server": server_cpu / seconds,
             "PostgreSQL (all databases)": postgres_cpu / seconds,
             "bench client": own / seconds,
-            "everything else": (machine - daphne_cpu - postgres_cpu - own) / seconds,
+            "everything else": (machine - server_cpu - postgres_cpu - own) / seconds,
         }
         if seconds > 0
         else {},
@@ -1544,16 +1646,19 @@ def worker(args: argparse.Namespace) -> None:
     print(f"    {fmt_latency(get_inproc)}")
     print(f"    CPU ms per request: {fmt_cpu(get_cpu)}")
     print("\n".join(get_sql))
+    print("    where the Django process's CPU goes (profiled, share of its CPU):")
+    print("\n".join(cpu_profile("GET", NEXT_PATH, token, None, 200)))
+    result["get_inproc_cpu"] = get_cpu
 
     env = dict(os.environ)
     log_dir = Path(env["DATA_DIR"])
     if args.http:
-        with daphne_servers(1, env, log_dir) as servers:
+        with app_servers(1, env, log_dir) as servers:
             measured = http_measure(
                 servers[0].port, servers[0].process.pid, token, args.calls, args.warmup
             )
         result["http"] = measured["latency"]
-        print(f"\n  GET {NEXT_PATH} over HTTP (1 Daphne process, keep-alive client):")
+        print(f"\n  GET {NEXT_PATH} over HTTP (1 server process, keep-alive client):")
         print(f"    {fmt_latency(measured['latency'])}   statuses {measured['statuses']}")
         print(f"    CPU ms per request: {fmt_cpu(measured['cpu'])} (machine = all processes)")
 
@@ -1564,7 +1669,7 @@ def worker(args: argparse.Namespace) -> None:
     if args.throughput:
         voters = bench_voters(args.voters + 1)
         probe = voters.pop()
-        pick = iter(queue_head_items(200))
+        pick = iter(queue_head_items(200, voter_pk=probe[0]))
         post_inproc, post_cpu, post_sql = request_breakdown(
             "POST", VOTE_PATH, probe[1], lambda: {"image_label": next(pick), "answer": "yes"}, 100
         )
@@ -1572,18 +1677,38 @@ def worker(args: argparse.Namespace) -> None:
         print(f"    {fmt_latency(post_inproc)}")
         print(f"    CPU ms per request: {fmt_cpu(post_cpu)}")
         print("\n".join(post_sql))
+        print("    where the Django process's CPU goes (profiled, share of its CPU):")
+        print(
+            "\n".join(
+                cpu_profile(
+                    "POST",
+                    VOTE_PATH,
+                    probe[1],
+                    lambda: {"image_label": next(pick), "answer": "no"},
+                    100,
+                )
+            )
+        )
+        # Submitting a vote over HTTP with nothing else running: one client, one process.
+        with app_servers(1, env, log_dir) as servers:
+            alone = throughput_measure(servers, voters[:1], 1, 8.0, 1.0)
+        result["post_alone"] = alone["post"]
+        print(f"\n  POST {VOTE_PATH} over HTTP, one client (GET next, then POST, keep-alive):")
+        print(f"    {fmt_latency(alone['post'])}   responses {alone['statuses']}")
         result["throughput"] = []
         for processes in args.processes:
-            with daphne_servers(processes, env, log_dir) as servers:
+            with app_servers(processes, env, log_dir) as servers:
                 run = throughput_measure(servers, voters, args.threads, args.duration, 3.0)
+            run["processes"] = processes
             result["throughput"].append(run)
             throughput_print(run, args)
         # The grid flow: the same voters answer BATCH_SIZE questions of one label per request.
         labels = busiest_labels(20)
-        with daphne_servers(max(args.processes), env, log_dir) as servers:
+        with app_servers(max(args.processes), env, log_dir) as servers:
             run = throughput_measure(
                 servers, voters, args.threads, args.duration, 3.0, grid_labels=labels
             )
+        run["processes"] = max(args.processes)
         result["throughput"].append(run)
         throughput_print(run, args)
     Path(args.result).write_text(json.dumps(result))
@@ -1612,17 +1737,25 @@ def app_check() -> None:
         ) from None
 
 
-def queue_head_items(count: int) -> list[int]:
-    """Open items from a random point of the most-needed rank, where voters are sent."""
+def queue_head_items(count: int, *, voter_pk: int) -> list[int]:
+    """Open items from a random point of the most-needed rank, where voters are sent, that the
+    voter has not answered, handed to them (answers are taken only on handed-out tasks)."""
+    from contributors.models import Contributor
     from labels_app.models import ImageLabel
+    from trust.served import tasks_serve
+    from validations.models import Vote
+    from validations.services import SERVED_KIND
 
     start = random.Random(SEED).random() * 0.5
-    return list(
-        ImageLabel.objects.filter(in_queue=True)
-        .filter(sort_key__gte=start)
+    items = list(
+        ImageLabel.objects.filter(in_queue=True, sort_key__gte=start)
+        .exclude(pk__in=Vote.objects.filter(contributor_id=voter_pk).values("image_label_id"))
         .order_by("sort_key")
         .values_list("pk", flat=True)[:count]
     )
+    voter = Contributor.objects.get(pk=voter_pk)
+    tasks_serve(contributor=voter, audience=(), kind=SERVED_KIND, ids=items)
+    return items
 
 
 def busiest_labels(count: int) -> list[str]:
@@ -1646,6 +1779,10 @@ def gold_rate_of(voter: Any) -> float:
     return gold_rate(voter)
 
 
+def vote_target(run: dict[str, Any]) -> float:
+    return TARGET_GRID_VOTES_PER_S if run["mode"] == "batch" else TARGET_VOTES_PER_S
+
+
 def throughput_print(run: dict[str, Any], args: argparse.Namespace) -> None:
     flow = (
         f"grid flow: GET {GRID_PATH} ({BATCH_SIZE} questions), POST {BATCH_PATH}"
@@ -1653,13 +1790,14 @@ def throughput_print(run: dict[str, Any], args: argparse.Namespace) -> None:
         else f"GET {NEXT_PATH}, POST {VOTE_PATH}"
     )
     print(
-        f"\n  Vote throughput, {run['processes']} Daphne process(es), {run['threads']} client "
+        f"\n  Vote throughput, {run['processes']} server process(es), {run['threads']} client "
         f"threads ({args.voters} voters), {run['seconds']:.1f} s window after 3 s warm-up; "
         f"{flow}:"
     )
+    target = vote_target(run)
     print(
         f"    {run['votes']:,} votes stored (201) = {run['votes_per_s']:.0f} votes/s   "
-        f"target >= {TARGET_VOTES_PER_S:.0f}: {verdict(run['votes_per_s'] >= TARGET_VOTES_PER_S)}"
+        f"target >= {target:.0f}: {verdict(run['votes_per_s'] >= target)}"
     )
     batch = run["mode"] == "batch"
     post_path, get_path = (BATCH_PATH, GRID_PATH) if batch else (VOTE_PATH, NEXT_PATH)
@@ -1724,7 +1862,8 @@ def worker_env(url: str, data_dir: Path) -> dict[str, str]:
         DATABASE_URL=url,
         DATA_DIR=str(data_dir),
         TASKS_BACKEND="django_tasks.backends.dummy.DummyBackend",
-        RATELIMIT_ENABLE="false",
+        RATELIMIT_ENABLE="true",
+        RATE_LIMITS=json.dumps(RAISED_RATE_LIMITS),
         REDIS_URL=REDIS_URL,
         CACHE_KEY_PREFIX="imagemonkey-bench",
         CHANNEL_LAYER_PREFIX="imagemonkey-bench",
@@ -1788,10 +1927,10 @@ def paired_http(
     warmup: int,
     log_dir: Path,
 ) -> dict[str, dict[str, Any]]:
-    """GET next from one Daphne per database, alternating, so both see the same machine load."""
+    """GET next from one server per database, alternating, so both see the same machine load."""
     with (
-        daphne_servers(1, envs["small"], log_dir) as small,
-        daphne_servers(1, envs["full"], log_dir) as full,
+        app_servers(1, envs["small"], log_dir) as small,
+        app_servers(1, envs["full"], log_dir) as full,
     ):
         servers = {"small": small[0], "full": full[0]}
         conns = {
@@ -1827,7 +1966,7 @@ def paired_http(
             "latency": percentiles(samples[name]),
             "statuses": dict(statuses[name]),
             "cpu": {
-                "Daphne": (
+                "server": (
                     after.processes[server.process.pid] - before.processes[server.process.pid]
                 )
                 / calls
@@ -1871,16 +2010,24 @@ def summary(results: dict[str, dict[str, Any]]) -> None:
         for label, ratio in ratios:
             print(
                 f"  {label:<18} 1M / 10k = {ratio:.2f}{TIMES}, target <= "
-                f"{TARGET_FLAT_RATIO:.0f}{TIMES}: {verdict(ratio <= TARGET_FLAT_RATIO)}"
+                f"{TARGET_FLAT_RATIO:.1f}{TIMES}: {verdict(ratio <= TARGET_FLAT_RATIO)}"
             )
     for name, result in results.items():
         for run in result.get("throughput", []):
-            post = run["post"]
+            post = run["post"] or {"p50": 0.0, "p99": 0.0}
+            target = vote_target(run)
             print(
-                f"  votes ({name}, {run['mode']}, {run['processes']} Daphne process(es)): "
-                f"{run['votes_per_s']:.0f} votes/s, POST p50 {post['p50'] if post else 0:.0f} ms "
-                f"p99 {post['p99'] if post else 0:.0f} ms; target >= {TARGET_VOTES_PER_S:.0f}: "
-                f"{verdict(run['votes_per_s'] >= TARGET_VOTES_PER_S)}"
+                f"  votes ({name}, {run['mode']}, {run['processes']} server process(es)): "
+                f"{run['votes_per_s']:.0f} votes/s, target >= {target:.0f}: "
+                f"{verdict(run['votes_per_s'] >= target)}; POST p50 {post['p50']:.1f} ms "
+                f"p99 {post['p99']:.0f} ms"
+            )
+        if result.get("post_alone"):
+            p50 = result["post_alone"]["p50"]
+            print(
+                f"  submit a vote ({name}, POST {VOTE_PATH} over HTTP, one client) p50 "
+                f"{p50:.1f} ms, target <= {TARGET_POST_P50_MS:.0f} ms: "
+                f"{verdict(p50 <= TARGET_POST_P50_MS)}"
             )
 
 
@@ -1907,7 +2054,7 @@ def main() -> None:
         "--processes",
         type=lambda text: [int(p) for p in text.split(",")],
         default=[1, 2],
-        help="Daphne process counts to try for votes (default 1,2)",
+        help="server worker process counts to try for votes (default 1,2)",
     )
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
     parser.add_argument("--worker", choices=sorted(SCALES), help=argparse.SUPPRESS)
@@ -1932,10 +2079,11 @@ def main() -> None:
     print(
         f"Parameters: scale={args.scale}, {args.calls} timed calls after {args.warmup} warm-up; "
         f"votes: {args.threads} threads, {args.voters} voters, {args.duration:.0f} s, "
-        f"Daphne processes {args.processes}"
+        f"server processes {args.processes}"
     )
     print(
-        "Rate limiting is OFF (RATELIMIT_ENABLE=false): all requests come from one IP. "
+        "Rate limits count (RATELIMIT_ENABLE on), raised for the one address all requests "
+        "come from. "
         f"Tasks: dummy backend. Cache: {REDIS_URL}. "
         f"DATABASE_POOL: {os.environ.get('DATABASE_POOL', 'app default (on)')}."
     )
@@ -1961,7 +2109,7 @@ def main() -> None:
                 data_dir,
             )
             print(
-                f"\n=== GET {NEXT_PATH} over HTTP: one Daphne process per database, "
+                f"\n=== GET {NEXT_PATH} over HTTP: one server process per database, "
                 "requests alternating between them (same machine load for both) ==="
             )
             for name, figures in measured.items():

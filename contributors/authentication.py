@@ -4,7 +4,6 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import ApiToken
-from .services import contributor_of_user
 
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -29,7 +28,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             # At most one write per token every few minutes, not one per request.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        request._request.contributor = contributor_of_user(token.user)
+        request._request.contributor = token.contributor
         return token.user, token
 
     def authenticate_header(self, request):

@@ -172,6 +172,11 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def contributor(self) -> Contributor | None:
+        """The owner's contributor; `matching_key` fetches it with the token, in one query."""
+        return getattr(self.user, "contributor", None)
+
+    @property
     def is_active(self) -> bool:
         return self.revoked_at is None
 

@@ -20,4 +20,7 @@ class ApiTokenQuerySet(models.QuerySet):
 
     def matching_key(self, key: str) -> ApiToken | None:
         digest = self.model.digest_of(key)
-        return self.active().select_related("user").filter(digest=digest).first()
+        # The user and their contributor come in the same query: every token request needs both.
+        return (
+            self.active().select_related("user", "user__contributor").filter(digest=digest).first()
+        )

@@ -1,9 +1,24 @@
+from django.contrib.messages.middleware import MessageMiddleware
 from django.http import QueryDict
 
 from core.errors import DomainError
 from core.views import domain_error_page
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# JSON APIs: no flash messages to load or save.
+API_PREFIXES = ("/api/", "/v1/")
+
+
+def is_api_request(request) -> bool:
+    return request.path_info.startswith(API_PREFIXES)
+
+
+class PageMessagesMiddleware(MessageMiddleware):
+    """Django's messages, for pages only: API requests skip setting up their storage."""
+
+    def process_request(self, request):
+        if not is_api_request(request):
+            super().process_request(request)
 
 
 def _has_nul(params: QueryDict) -> bool:

@@ -40,6 +40,17 @@ def id_value(raw: object, *, name: str) -> int:
     return value
 
 
+def count_value(raw: str | None, *, name: str, high: int, default: int) -> int:
+    """A count from 1 to `high` (`default` when absent), or a DomainError naming the range."""
+    if raw is None:
+        return default
+    text = raw.strip()
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 0
+    if not 1 <= value <= high:
+        raise DomainError(f"{name} must be between 1 and {high}.", code=f"invalid_{name}")
+    return value
+
+
 def id_list_pattern(limit: int) -> str:
     """`id_list`'s rule as a JSON-schema pattern for the API documentation (ids of up to 18
     digits, so the pattern alone cannot reach past the 64-bit range)."""

@@ -24,8 +24,9 @@ def totals_announce() -> None:
 # --- The public activity feed ------------------------------------------------------------------
 
 ACTIVITY_GROUP = "site-activity"
-# One message per kind and label per process in this many seconds: on a busy day the feed is a
-# sample, and a vote costs no channel-layer round trip beyond that.
+# One message per kind per process in this many seconds: on a busy day the feed is a sample, and
+# a vote costs no channel-layer round trip beyond that (per kind and label, a site with many
+# labels paid one for nearly every vote).
 ACTIVITY_MIN_SECONDS = 2.0
 ACTIVITY_TEXT = {
     "validated": "Someone validated “{label}”",
@@ -33,7 +34,7 @@ ACTIVITY_TEXT = {
     "outlined": "Someone outlined a “{label}”",
     "donated": "A photo was donated",
 }
-_last_sent: dict[tuple[str, int | None], float] = {}
+_last_sent: dict[str, float] = {}
 
 
 def _label_name(label_id: int) -> str:
@@ -55,9 +56,9 @@ def activity_send(*, kind: str, label_id: int | None) -> None:
     if kind not in ACTIVITY_TEXT:
         return
     now = time.monotonic()
-    if now - _last_sent.get((kind, label_id), -ACTIVITY_MIN_SECONDS) < ACTIVITY_MIN_SECONDS:
+    if now - _last_sent.get(kind, -ACTIVITY_MIN_SECONDS) < ACTIVITY_MIN_SECONDS:
         return
-    _last_sent[(kind, label_id)] = now
+    _last_sent[kind] = now
     group_send(
         ACTIVITY_GROUP,
         {"type": "activity.happened", "text": activity_text(kind=kind, label_id=label_id)},

@@ -81,13 +81,18 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "contributors.middleware.ContributorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Sessions load only when a request carries the cookie; flash messages only on pages, not
+    # on the API's hot path.
+    "core.middleware.PageMessagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "imagemonkey_site.urls"
 WSGI_APPLICATION = None
 ASGI_APPLICATION = "imagemonkey_site.asgi.application"
+# Threads per server process that run requests (imagemonkey_site/asgi.py): enough to overlap
+# one request's database and Redis waits with another's Python; each holds a pooled connection.
+SERVER_THREADS = env.int("SERVER_THREADS", default=4)
 
 TEMPLATES = [
     {
@@ -145,7 +150,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="imagemonkey"),
         }
@@ -463,7 +468,7 @@ REST_FRAMEWORK = {
         "contributors.authentication.CsrfSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.api.renderers.FastJSONRenderer"],
     # JSON everywhere; the donation endpoint alone takes multipart uploads.
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.CheckedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -1,11 +1,11 @@
-"""Real Daphne server processes on the test database, for behaviour that must hold across
-processes (shared rate limits, exclusive leases). Tests using them need committed rows
-(`django_db(transaction=True)`) and a database other processes can open (PostgreSQL)."""
+"""Real server processes, started as `manage.py serve` starts them, on the test database,
+for behaviour that must hold across processes (shared rate limits, exclusive leases, live
+updates). Tests using them need committed rows (`django_db(transaction=True)`) and a database
+other processes can open (PostgreSQL)."""
 
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +13,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from imagemonkey_site.management.commands.serve import server_command
 
 
 def free_port() -> int:
@@ -45,7 +47,7 @@ test_database_url.__test__ = False  # a helper, not a test for pytest to collect
 
 @contextmanager
 def server_processes(count: int, **environment: str) -> Iterator[list[int]]:
-    """Start `count` Daphne processes on the test database; yields their ports."""
+    """Start `count` server processes on the test database; yields their ports."""
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -56,16 +58,7 @@ def server_processes(count: int, **environment: str) -> Iterator[list[int]]:
     ports = [free_port() for _ in range(count)]
     servers = [
         subprocess.Popen(  # noqa: S603 - fixed arguments, local test servers
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "imagemonkey_site.asgi:application",
-            ],
+            server_command(host="127.0.0.1", port=port, workers=1),
             cwd=Path(settings.BASE_DIR),
             env=env,
             stdout=subprocess.DEVNULL,

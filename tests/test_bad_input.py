@@ -283,7 +283,7 @@ def test_an_unhandled_exception_on_the_api_is_a_logged_json_500(client_500, monk
     def broken(**kwargs):
         raise RuntimeError("the database fell over")
 
-    monkeypatch.setattr("validations.api.views.next_validation_task", broken)
+    monkeypatch.setattr("validations.api.views.next_validation_tasks", broken)
 
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = client_500.get("/api/validations/next/")

@@ -283,7 +283,7 @@ def test_first_time_visitors_are_limited_by_their_own_network_only(make_client):
     "counters through Redis and rows through the database",
 )
 def test_login_limit_holds_across_two_server_processes():
-    """Requests alternate between two Daphne processes; the shared limit stops them together."""
+    """Requests alternate between two server processes; the shared limit stops them together."""
     limits = {"login": {"day": [LOGINS_PER_DAY] * 4}}
     # A daily window only, so the run cannot straddle a window boundary.
     with server_processes(

@@ -139,7 +139,7 @@ def test_database_url_switches_to_postgresql(settings_in):
 def test_redis_url_switches_cache_and_channel_layer_to_redis(settings_in):
     report = settings_in(REDIS_URL="redis://h:6379/2")
 
-    assert report["cache"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert report["cache"]["BACKEND"] == "core.cache.RedisCache"
     assert report["cache"]["LOCATION"] == "redis://h:6379/2"
     assert report["channel_layer"] == "channels_redis.core.RedisChannelLayer"
     assert report["channel_layer_hosts"] == [{"address": "redis://h:6379/2"}]

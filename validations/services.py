@@ -584,8 +584,15 @@ def votes_cast_batch(
             status=409,
         ) from None
     judgements_counted(contributor=contributor, count=len(votes))
-    # A gold answer may end training mid-batch; the recount it starts counts the rest.
-    return [_vote_apply(contributor=contributor, vote=vote) for vote in votes]
+    # A gold answer may end training mid-batch; the recount it starts counts the rest. The
+    # questions' rows are updated in id order, so concurrent batches over the same questions
+    # (a grid hands one label's neediest to everyone) wait for each other instead of
+    # deadlocking.
+    applied = {
+        vote.image_label_id: _vote_apply(contributor=contributor, vote=vote)
+        for vote in sorted(votes, key=lambda vote: vote.image_label_id)
+    }
+    return [applied[vote.image_label_id] for vote in votes]
 
 
 def validation_skip(*, contributor: Contributor, image_label_id: int) -> None:
@@ -665,21 +672,43 @@ def next_validation_task(
     hidden gold keeps checking. Otherwise the most-needed open item, via index range scans.
     `exclude` lets a page preload the task after the one on screen.
     """
-    task = None
+    tasks = next_validation_tasks(
+        contributor=contributor, count=1, label=label, exclude=exclude, audience=audience, rng=rng
+    )
+    return tasks[0] if tasks else None
+
+
+def next_validation_tasks(
+    *,
+    contributor: Contributor | None,
+    count: int,
+    label: Label | None = None,
+    exclude: tuple[int, ...] = (),
+    audience: Sequence[str] = (),
+    rng=random,
+) -> list[ImageLabel]:
+    """The next `count` questions at once (a page or client buffering ahead), each chosen as
+    `next_validation_task` chooses one (gold at the same rate, so a place in the batch tells
+    nothing), none twice, all handed out together."""
     rate = label_gold_rate(contributor, label) if label is not None else None
-    if gold_due(contributor, rng=rng, rate=rate):
-        task = _next_gold(contributor=contributor, label=label, exclude=exclude, rng=rng)
-    elif (
-        contributor is not None
-        and counts_votes(contributor)
-        and rng.random() < settings.RECHECK_RATE
-    ):
-        task = _next_recheck(contributor=contributor, label=label, exclude=exclude, rng=rng)
-    if task is None:
-        task = _next_in_queue(contributor=contributor, label=label, exclude=exclude, rng=rng)
-    if task is not None:
-        tasks_serve(contributor=contributor, audience=audience, kind=SERVED_KIND, ids=[task.pk])
-    return task
+    recheck = contributor is not None and counts_votes(contributor)
+    tasks: list[ImageLabel] = []
+    for _ in range(count):
+        taken = (*exclude, *(task.pk for task in tasks))
+        task = None
+        if gold_due(contributor, rng=rng, rate=rate):
+            task = _next_gold(contributor=contributor, label=label, exclude=taken, rng=rng)
+        elif recheck and rng.random() < settings.RECHECK_RATE:
+            task = _next_recheck(contributor=contributor, label=label, exclude=taken, rng=rng)
+        if task is None:
+            task = _next_in_queue(contributor=contributor, label=label, exclude=taken, rng=rng)
+        if task is None:
+            break
+        tasks.append(task)
+    tasks_serve(
+        contributor=contributor, audience=audience, kind=SERVED_KIND, ids=[t.pk for t in tasks]
+    )
+    return tasks
 
 
 def next_validation_grid(

@@ -4,7 +4,7 @@ from the tables in a background task instead of on each page view.
 A recount rather than counters kept per event: an image hidden after reports, a revert of a
 vandal or a trust recount change many figures at once, in places that announce nothing; a
 recount is right whatever changed. What each refresh costs stays small at 1M images
-(bench/statistics.py):
+(bench/statistics_page.py):
 
 * per label, one pass over the public image-labels (their own counters, kept by the task
   apps' services: state, counted votes, the annotate queue flag) and one over the outlines;

@@ -47,7 +47,7 @@ def test_concurrent_requests_never_lease_one_task_twice():
 
 
 def test_two_server_processes_never_lease_one_task_twice():
-    """24 annotators ask at the same instant, alternating between two Daphne processes."""
+    """24 annotators ask at the same instant, alternating between two server processes."""
     tasks = [AnnotationTaskFactory() for _ in range(12)]
     keys = [api_token_for(RegisteredContributorFactory().user) for _ in range(24)]
     start = threading.Barrier(len(keys))

@@ -1,4 +1,4 @@
-"""The moderators' live dashboard in Chromium, served by two Daphne processes: a report sent to
+"""The moderators' live dashboard in Chromium, served by two server processes: a report sent to
 one process appears on the dashboard open on the other, without a reload, through the Redis
 channel layer."""
 
@@ -29,7 +29,7 @@ pytestmark = [
             os.environ.get("REDIS_URL")
             and os.environ.get("DATABASE_URL", "").startswith("postgres")
         ),
-        reason="needs REDIS_URL and a PostgreSQL DATABASE_URL: two Daphne processes share the "
+        reason="needs REDIS_URL and a PostgreSQL DATABASE_URL: two server processes share the "
         "channel layer through Redis and the rows through the database",
     ),
 ]

@@ -158,14 +158,15 @@ async def test_a_donation_appears_in_the_home_feed():
     assert {"type": "activity", "text": "A photo was donated"} in messages
 
 
-def test_the_feed_sends_one_line_per_kind_and_label_in_its_interval(monkeypatch):
+def test_the_feed_sends_one_line_per_kind_in_its_interval(monkeypatch):
     site_live._last_sent.clear()
     sent = []
     monkeypatch.setattr(site_live, "group_send", lambda group, message: sent.append(message))
-    dog = LabelFactory(name="dog")
+    dog, cat = LabelFactory(name="dog"), LabelFactory(name="cat")
 
     for _ in range(5):
         site_live.activity_send(kind="validated", label_id=dog.pk)
+    site_live.activity_send(kind="validated", label_id=cat.pk)  # a busy site's feed is a sample
     site_live.activity_send(kind="labelled", label_id=dog.pk)
 
     assert [message["text"] for message in sent] == [

@@ -439,3 +439,107 @@ def test_a_question_seen_before_the_first_write_can_be_answered_by_that_browser(
     )
 
     assert response.status_code == 201
+
+
+def test_prefetch_hands_out_several_distinct_questions_each_answerable(
+    voter_client, no_hidden_gold
+):
+    image_labels = ImageLabelFactory.create_batch(4)
+
+    body = voter_client.get("/api/validations/next/", {"prefetch": "3"}).json()
+
+    handed = [task["image_label"] for task in body["tasks"]]
+    assert len(handed) == len(set(handed)) == 3
+    assert set(handed) <= {image_label.pk for image_label in image_labels}
+    for pk in handed:
+        answer = voter_client.post(
+            "/api/votes/", {"image_label": pk, "answer": "no"}, format="json"
+        )
+        assert answer.status_code == 201
+    left_over = {image_label.pk for image_label in image_labels} - set(handed)
+    refused = voter_client.post(
+        "/api/votes/", {"image_label": left_over.pop(), "answer": "no"}, format="json"
+    )
+    assert refused.json()["code"] == "not_served"
+
+
+def test_prefetch_leaves_out_the_excluded_and_stops_when_the_queue_runs_dry(
+    voter_client, no_hidden_gold
+):
+    on_screen, other = ImageLabelFactory(), ImageLabelFactory()
+
+    body = voter_client.get(
+        "/api/validations/next/", {"prefetch": "5", "exclude": str(on_screen.pk)}
+    ).json()
+
+    assert [task["image_label"] for task in body["tasks"]] == [other.pk]
+
+
+def test_prefetch_with_nothing_left_is_an_empty_list(voter_client):
+    response = voter_client.get("/api/validations/next/", {"prefetch": "2"})
+
+    assert response.status_code == 200
+    assert response.json() == {"tasks": []}
+
+
+@pytest.mark.parametrize("prefetch", ["0", "11", "two", "", "-1", "99999999999"])
+def test_prefetch_out_of_range_is_refused_with_the_range(voter_client, prefetch):
+    response = voter_client.get("/api/validations/next/", {"prefetch": prefetch})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_prefetch"
+    assert "between 1 and 10" in response.json()["detail"]
+
+
+@pytest.fixture
+def queue_only(settings, no_hidden_gold):
+    """No hidden gold and no rechecks: every next task comes from the queue."""
+    settings.RECHECK_RATE = 0
+
+
+def queued_at_the_top_of_their_rank(count: int) -> list:
+    """Image-labels whose sort keys sit at the top of rank 0, so the random start of the queue's
+    scan lies below them (a start past the last key costs one more scan: the wrap-round)."""
+    return [ImageLabelFactory(sort_key=0.999999 + n * 1e-8) for n in range(count)]
+
+
+def test_next_task_over_a_token_takes_three_queries(
+    voter_client, queue_only, django_assert_num_queries
+):
+    queued_at_the_top_of_their_rank(3)
+    voter_client.get("/api/validations/next/")  # the token's last-used time, written once
+
+    # The token with its user and contributor; the queue's lowest rank; the task with its
+    # image and label.
+    with django_assert_num_queries(3):
+        assert voter_client.get("/api/validations/next/").status_code == 200
+
+
+def test_prefetch_takes_two_queries_per_question_and_one_for_the_token(
+    voter_client, queue_only, django_assert_num_queries
+):
+    queued_at_the_top_of_their_rank(4)
+    voter_client.get("/api/validations/next/")
+
+    with django_assert_num_queries(1 + 2 * 3):
+        assert len(voter_client.get("/api/validations/next/?prefetch=3").json()["tasks"]) == 3
+
+
+def test_a_vote_over_a_token_takes_a_fixed_number_of_queries(
+    voter_client, queue_only, django_assert_num_queries
+):
+    queued_at_the_top_of_their_rank(2)
+    body = voter_client.get("/api/validations/next/?prefetch=2").json()
+    first_pk, second_pk = (task["image_label"] for task in body["tasks"])
+    voter_client.post("/api/votes/", {"image_label": first_pk, "answer": "yes"}, format="json")
+
+    # The token with its user and contributor; the question (locked); whether its network has
+    # a counted vote on it already; the vote (in a savepoint, as a second vote is a 409); the
+    # voter's count; the question's evidence, and its state after it; and the savepoints of the
+    # vote's transaction (inside the test's own).
+    with django_assert_num_queries(11):
+        response = voter_client.post(
+            "/api/votes/", {"image_label": second_pk, "answer": "yes"}, format="json"
+        )
+
+    assert response.status_code == 201

@@ -23,6 +23,10 @@ class ValidationTaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ValidationTaskBatchSerializer(serializers.Serializer):
+    tasks = ValidationTaskSerializer(many=True)
+
+
 class GridSerializer(serializers.Serializer):
     label = LabelSerializer()
     tasks = ValidationTaskSerializer(many=True)

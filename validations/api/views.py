@@ -1,18 +1,23 @@
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contributors.identity import contributor_for_write
 from core.api.params import exclude_from_query, exclude_parameter
-from core.errors import DomainError
+from core.params import count_value
 from core.ratelimits import network_key, rate_limit
 from labels_app.params import LABEL_PARAMETER, label_from_query
 from trust.served import audience_of
 from validations.services import (
     GRID_SIZE,
     next_validation_grid,
-    next_validation_task,
+    next_validation_tasks,
     validation_skip,
     vote_cast,
     votes_cast_batch,
@@ -20,11 +25,15 @@ from validations.services import (
 
 from .serializers import (
     GridSerializer,
+    ValidationTaskBatchSerializer,
     ValidationTaskSerializer,
     VoteBatchInputSerializer,
     VoteInputSerializer,
     VoteSerializer,
 )
+
+# A page preloads one question; a client buffering ahead takes a few, not a queue's worth.
+MAX_PREFETCH = 10
 
 
 def votes_response(results, request):
@@ -34,22 +43,43 @@ def votes_response(results, request):
 
 
 class NextValidationTask(APIView):
-    """The next question for you; never one you answered or skipped."""
+    """The next question for you; never one you answered or skipped. With `prefetch=N`, the
+    next N at once (as `{"tasks": [...]}`, fewer or none when fewer are left)."""
 
     @extend_schema(
-        parameters=[LABEL_PARAMETER, exclude_parameter("image_label")],
-        responses={200: ValidationTaskSerializer, 204: OpenApiResponse(description="Nothing left")},
+        parameters=[
+            LABEL_PARAMETER,
+            exclude_parameter("image_label"),
+            OpenApiParameter(
+                "prefetch",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PREFETCH},
+                description=f"Hand out the next 1–{MAX_PREFETCH} questions in one response",
+            ),
+        ],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="NextValidation",
+                serializers=[ValidationTaskSerializer, ValidationTaskBatchSerializer],
+                resource_type_field_name=None,
+            ),
+            204: OpenApiResponse(description="Nothing left (without prefetch)"),
+        },
     )
     def get(self, request):
-        task = next_validation_task(
+        prefetch = request.query_params.get("prefetch")
+        tasks = next_validation_tasks(
             contributor=request.contributor,
+            count=count_value(prefetch, name="prefetch", high=MAX_PREFETCH, default=1),
             label=label_from_query(request),
             exclude=exclude_from_query(request),
             audience=audience_of(request),
         )
-        if task is None:
+        context = {"request": request}
+        if prefetch is not None:
+            return Response(ValidationTaskBatchSerializer({"tasks": tasks}, context=context).data)
+        if not tasks:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(ValidationTaskSerializer(task, context={"request": request}).data)
+        return Response(ValidationTaskSerializer(tasks[0], context=context).data)
 
 
 class ValidationGrid(APIView):
@@ -68,12 +98,9 @@ class ValidationGrid(APIView):
     )
     def get(self, request):
         label = label_from_query(request, required=True)
-        try:
-            size = int(request.query_params.get("size", GRID_SIZE))
-        except ValueError:
-            size = 0
-        if not 1 <= size <= GRID_SIZE * 2:
-            raise DomainError(f"size must be between 1 and {GRID_SIZE * 2}.", code="invalid_size")
+        size = count_value(
+            request.query_params.get("size"), name="size", high=GRID_SIZE * 2, default=GRID_SIZE
+        )
         tasks = next_validation_grid(
             contributor=request.contributor, label=label, size=size, audience=audience_of(request)
         )

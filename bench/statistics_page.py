@@ -20,8 +20,8 @@ verdicts. Seeding is resumable (next_task's machinery); ``--reseed`` drops the d
 
 Run from the repository root::
 
-    .venv/bin/python bench/statistics.py
-    .venv/bin/python bench/statistics.py --database-url postgres://postgres@127.0.0.1:5432/x
+    .venv/bin/python bench/statistics_page.py
+    .venv/bin/python bench/statistics_page.py --database-url postgres://postgres@127.0.0.1:5432/x
 
 The first run seeds for about eight minutes.
 """
