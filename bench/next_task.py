@@ -1193,6 +1193,29 @@ def fmt_cpu(cpu: dict[str, float]) -> str:
     return ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items())
 
 
+def in_process_sender(
+    method: str, path: str, token: str, body: Callable[[], dict] | None
+) -> Callable[[], Any]:
+    """One request through the Django test client per call, with the bench's API token. The
+    success path is what is measured: a refusal is a fault of this bench and stops it."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = {"authorization": f"Token {token}"}
+
+    def send():
+        if method == "GET":
+            response = client.get(path, headers=headers)
+        else:
+            response = client.post(
+                path, json.dumps(body()), content_type="application/json", headers=headers
+            )
+        assert response.status_code < 400, response.content[:300]
+        return response
+
+    return send
+
+
 def request_breakdown(
     method: str, path: str, token: str, body: Callable[[], dict] | None, n: int
 ) -> tuple[dict[str, float], dict[str, float], list[str]]:
@@ -1200,25 +1223,17 @@ def request_breakdown(
     from django.db import connection
     from django.test import Client
 
-    client = Client(HTTP_HOST="127.0.0.1")
-    headers = {"authorization": f"Token {token}"}
+    send = in_process_sender(method, path, token, body)
     timer = SqlTimer()
     samples = []
-    client.get("/api/nothing/")  # connects, so the backend below is the one used
+    Client(HTTP_HOST="127.0.0.1").get("/api/nothing/")  # connects: the backend below is used
     backend = backend_pid()
     own_before, backend_before = time.process_time(), process_cpu(backend)
     with connection.execute_wrapper(timer):
         for _ in range(n):
             started = time.perf_counter()
-            if method == "GET":
-                response = client.get(path, headers=headers)
-            else:
-                response = client.post(
-                    path, json.dumps(body()), content_type="application/json", headers=headers
-                )
+            send()
             samples.append((time.perf_counter() - started) * 1000)
-            # The success path is what is measured: a refusal would be a fault of this bench.
-            assert response.status_code < 400, response.content[:300]
     cpu = {
         "Django": (time.process_time() - own_before) / n * 1000,
         "PostgreSQL": (process_cpu(backend) - backend_before) / n * 1000,
@@ -1234,17 +1249,11 @@ def cpu_profile(
     import cProfile
     import pstats
 
-    from django.test import Client
-
-    client = Client(HTTP_HOST="127.0.0.1")
-    headers = {"authorization": f"Token {token}"}
+    send = in_process_sender(method, path, token, body)
     profile = cProfile.Profile(time.process_time)
     profile.enable()
     for _ in range(n):
-        if method == "GET":
-            client.get(path, headers=headers)
-        else:
-            client.post(path, json.dumps(body()), content_type="application/json", headers=headers)
+        send()
     profile.disable()
     spent: Counter[str] = Counter()
     for (filename, _, _), (_, _, own, _, _) in pstats.Stats(profile).stats.items():
